@@ -1,0 +1,380 @@
+//! Node configuration, shaped like AIS's JSON: a cluster-wide part (the same on every node) and a
+//! node-local part (addresses, mountpaths). Defaults live here, in one place; `validate()` names
+//! the offending field.
+
+use crate::cksum::CksumType;
+use crate::err::Error;
+use crate::serde_util::str_int;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Cluster-wide configuration (`cmn.ClusterConfig`, subset).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ClusterConfig {
+    /// Proxy settings (primary URL).
+    pub proxy: ProxyConf,
+    /// Default checksum for new buckets.
+    pub checksum: CksumConf,
+    /// Default versioning for new buckets.
+    pub versioning: VersioningConf,
+    /// Default mirroring for new buckets.
+    pub mirror: MirrorConf,
+    /// Default erasure coding for new buckets.
+    pub ec: EcConf,
+    /// Logging.
+    pub log: LogConf,
+    /// Timeouts.
+    pub timeout: TimeoutConf,
+    /// Cluster-wide feature flags.
+    #[serde(with = "str_int")]
+    pub features: u64,
+    /// Cluster uuid (assigned by the primary when empty).
+    pub uuid: String,
+    /// Config version.
+    #[serde(with = "str_int")]
+    pub config_version: i64,
+}
+
+/// `proxy` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ProxyConf {
+    /// Public URL of the primary proxy; the proxy listening at it starts as primary.
+    pub primary_url: String,
+    /// URL of the original primary.
+    pub original_url: String,
+    /// Discovery URL.
+    pub discovery_url: String,
+    /// Whether this proxy may never become primary.
+    pub non_electable: bool,
+}
+
+/// `checksum` section (also a bucket property).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CksumConf {
+    /// Algorithm for stored checksums.
+    #[serde(rename = "type")]
+    pub ty: CksumType,
+    /// Validate objects fetched from a backend.
+    pub validate_cold_get: bool,
+    /// Re-validate on every GET.
+    pub validate_warm_get: bool,
+    /// Validate when objects move (rebalance).
+    pub validate_obj_move: bool,
+    /// Range GETs carry the checksum of the range.
+    pub enable_read_range: bool,
+}
+
+impl Default for CksumConf {
+    fn default() -> Self {
+        CksumConf {
+            ty: CksumType::Xxhash,
+            validate_cold_get: true,
+            validate_warm_get: false,
+            validate_obj_move: false,
+            enable_read_range: false,
+        }
+    }
+}
+
+/// `versioning` section (also a bucket property).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VersioningConf {
+    /// Keep a version number per object.
+    pub enabled: bool,
+    /// Check remote versions on warm GET.
+    pub validate_warm_get: bool,
+    /// Sync deletions from the backend.
+    pub synchronize: bool,
+}
+
+impl Default for VersioningConf {
+    fn default() -> Self {
+        VersioningConf {
+            enabled: true,
+            validate_warm_get: false,
+            synchronize: false,
+        }
+    }
+}
+
+/// `mirror` section (also a bucket property).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MirrorConf {
+    /// Number of copies.
+    pub copies: i64,
+    /// Work-queue length.
+    pub burst_buffer: i64,
+    /// Whether mirroring is on.
+    pub enabled: bool,
+}
+
+impl Default for MirrorConf {
+    fn default() -> Self {
+        MirrorConf {
+            copies: 2,
+            burst_buffer: 128,
+            enabled: false,
+        }
+    }
+}
+
+/// `ec` section (also a bucket property).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EcConf {
+    /// Objects smaller than this are replicated instead of encoded.
+    pub objsize_limit: i64,
+    /// Compression of slices in flight.
+    pub compression: String,
+    /// Stream bundle multiplier.
+    pub bundle_multiplier: i64,
+    /// Data slices.
+    pub data_slices: i64,
+    /// Parity slices.
+    pub parity_slices: i64,
+    /// Work-queue length.
+    pub burst_buffer: i64,
+    /// Whether EC is on.
+    pub enabled: bool,
+    /// Keep slices on disk only.
+    pub disk_only: bool,
+}
+
+impl Default for EcConf {
+    fn default() -> Self {
+        EcConf {
+            objsize_limit: 262_144,
+            compression: "never".into(),
+            bundle_multiplier: 2,
+            data_slices: 2,
+            parity_slices: 2,
+            burst_buffer: 128,
+            enabled: false,
+            disk_only: false,
+        }
+    }
+}
+
+/// `log` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConf {
+    /// `tracing` filter directive, e.g. `info` or `info,ais_node=debug`.
+    pub level: String,
+}
+
+impl Default for LogConf {
+    fn default() -> Self {
+        LogConf {
+            level: "info".into(),
+        }
+    }
+}
+
+/// `timeout` section (milliseconds, unlike AIS's Go durations, on input both are accepted as ms ints).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TimeoutConf {
+    /// Intra-cluster control requests.
+    pub cplane_operation_ms: u64,
+    /// Long intra-cluster requests (listing pages, batch deletes).
+    pub max_host_busy_ms: u64,
+    /// How long a node waits for the primary at start-up.
+    pub startup_ms: u64,
+}
+
+impl Default for TimeoutConf {
+    fn default() -> Self {
+        TimeoutConf {
+            cplane_operation_ms: 2_000,
+            max_host_busy_ms: 20_000,
+            startup_ms: 60_000,
+        }
+    }
+}
+
+/// Node-local configuration (`cmn.LocalConfig`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct LocalConfig {
+    /// Directory for this node's metadata (Smap, BMD, node id).
+    pub confdir: String,
+    /// Directory for logs.
+    pub log_dir: String,
+    /// Network addresses and ports.
+    pub host_net: HostNet,
+    /// Mountpaths (targets): absolute path → label.
+    pub fspaths: BTreeMap<String, String>,
+    /// Testing mountpaths: `root/mp1..mpN`.
+    pub test_fspaths: Option<TestFspaths>,
+}
+
+/// `host_net` section: public, intra-control and intra-data addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct HostNet {
+    /// Public hostname or IP.
+    pub hostname: String,
+    /// Intra-cluster control hostname (defaults to `hostname`).
+    pub hostname_intra_control: String,
+    /// Intra-cluster data hostname (defaults to `hostname`).
+    pub hostname_intra_data: String,
+    /// Public port.
+    #[serde(with = "str_int")]
+    pub port: u16,
+    /// Intra-cluster control port.
+    #[serde(with = "str_int")]
+    pub port_intra_control: u16,
+    /// Intra-cluster data port.
+    #[serde(with = "str_int")]
+    pub port_intra_data: u16,
+}
+
+/// `test_fspaths` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TestFspaths {
+    /// Root directory.
+    pub root: String,
+    /// Number of mountpaths.
+    pub count: u32,
+    /// Instance suffix (0 = none).
+    pub instance: u32,
+}
+
+impl LocalConfig {
+    /// The mountpaths this config names, cleaned, sorted.
+    pub fn mountpaths(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.fspaths.keys().map(|p| clean_path(p)).collect();
+        if let Some(t) = &self.test_fspaths {
+            for i in 1..=t.count {
+                let mut p = format!("{}/mp{}", t.root, i);
+                if t.instance > 0 {
+                    p.push_str(&format!("/{}", t.instance));
+                }
+                v.push(clean_path(&p));
+            }
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Checks the fields a node needs; `is_target` requires at least one mountpath.
+    pub fn validate(&self, is_target: bool) -> Result<(), Error> {
+        if self.host_net.port == 0 {
+            return Err(Error::bad_request("local config: host_net.port must be set"));
+        }
+        if self.confdir.is_empty() {
+            return Err(Error::bad_request("local config: confdir must be set"));
+        }
+        if is_target {
+            let mps = self.mountpaths();
+            if mps.is_empty() {
+                return Err(Error::bad_request(
+                    "local config: a target needs at least one mountpath (fspaths or test_fspaths)",
+                ));
+            }
+            for m in &mps {
+                if !m.starts_with('/') {
+                    return Err(Error::bad_request(format!(
+                        "local config: fspaths: mountpath \"{m}\" must be an absolute path"
+                    )));
+                }
+            }
+            for (i, a) in mps.iter().enumerate() {
+                for b in &mps[i + 1..] {
+                    if b.starts_with(&format!("{a}/")) {
+                        return Err(Error::bad_request(format!(
+                            "local config: fspaths: mountpath \"{b}\" is nested in \"{a}\""
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ClusterConfig {
+    /// Checks the cluster config.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.proxy.primary_url.is_empty() {
+            return Err(Error::bad_request("cluster config: proxy.primary_url must be set"));
+        }
+        if !(1..=32).contains(&self.mirror.copies) {
+            return Err(Error::bad_request("cluster config: mirror.copies must be in 1..32"));
+        }
+        Ok(())
+    }
+}
+
+/// Cleans a path like Go's `filepath.Clean` for absolute paths: no `//`, no `.`, resolves `..`,
+/// no trailing `/`.
+pub fn clean_path(p: &str) -> String {
+    let abs = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !abs {
+                    parts.push("..");
+                }
+            }
+            c => parts.push(c),
+        }
+    }
+    let j = parts.join("/");
+    match (abs, j.is_empty()) {
+        (true, _) => format!("/{j}"),
+        (false, true) => ".".into(),
+        (false, false) => j,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean() {
+        assert_eq!(clean_path("/ais/mp1/"), "/ais/mp1");
+        assert_eq!(clean_path("/ais//./mp1/../mp2"), "/ais/mp2");
+        assert_eq!(clean_path("/"), "/");
+    }
+
+    #[test]
+    fn local() {
+        let j = r#"{"confdir":"/c","host_net":{"hostname":"127.0.0.1","port":"8081"},
+                    "fspaths":{"/d/mp2/":"","/d/mp1":"ssd"}}"#;
+        let c: LocalConfig = serde_json::from_str(j).unwrap();
+        assert_eq!(c.host_net.port, 8081);
+        assert_eq!(c.mountpaths(), ["/d/mp1", "/d/mp2"]);
+        assert!(c.validate(true).is_ok());
+        let mut n = c.clone();
+        n.fspaths.insert("/d/mp1/x".into(), String::new());
+        assert!(n.validate(true).is_err());
+        let t: LocalConfig = serde_json::from_str(
+            r#"{"confdir":"/c","host_net":{"port":"1"},"test_fspaths":{"root":"/r","count":2,"instance":3}}"#,
+        )
+        .unwrap();
+        assert_eq!(t.mountpaths(), ["/r/mp1/3", "/r/mp2/3"]);
+    }
+
+    #[test]
+    fn cluster_defaults() {
+        let c: ClusterConfig = serde_json::from_str(r#"{"proxy":{"primary_url":"http://x"}}"#).unwrap();
+        assert_eq!(c.checksum.ty, CksumType::Xxhash);
+        assert!(c.versioning.enabled);
+        assert!(c.validate().is_ok());
+        assert!(ClusterConfig::default().validate().is_err());
+    }
+}
