@@ -23,7 +23,7 @@ pub mod str_int {
             I(i64),
             U(u64),
             S(String),
-            N(Option<()>),
+            N(()),
         }
         match Either::deserialize(d)? {
             Either::I(i) => T::try_from(i as i128).map_err(|_| serde::de::Error::custom("integer out of range")),
