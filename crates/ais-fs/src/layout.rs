@@ -1,0 +1,165 @@
+//! Mountpaths and the path of an object on disk ("FQN").
+
+use crate::Error;
+use ais_core::Bck;
+use std::path::{Path, PathBuf};
+
+/// Content-type directory of object data.
+pub const CT_OBJ: &str = "%ob";
+/// Content-type directory of work (temporary) files.
+pub const CT_WORK: &str = "%wk";
+
+/// One mountpath: a directory (usually one disk) owned by this target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mountpath {
+    /// Cleaned absolute path.
+    pub path: String,
+    /// XXH64 of the path, for HRW.
+    pub digest: u64,
+}
+
+/// Where one object lives: its mountpath and full file path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// Mountpath path.
+    pub mountpath: String,
+    /// Bucket directory `<mp>/@prov[/ns]/bck`.
+    pub bck_dir: PathBuf,
+    /// Full path of the object file.
+    pub fqn: PathBuf,
+    /// Object name.
+    pub obj_name: String,
+}
+
+/// The set of available mountpaths of a target, in a fixed order.
+#[derive(Debug, Clone)]
+pub struct Mountpaths {
+    mps: Vec<Mountpath>,
+}
+
+/// `<mp>/@<provider>[/#ns | /@uuid#ns]/<bucket>`.
+pub fn bucket_dir(mp: &str, bck: &Bck) -> PathBuf {
+    let mut p = PathBuf::from(mp);
+    p.push(format!("@{}", bck.provider.as_str()));
+    if !bck.namespace.is_global() {
+        if bck.namespace.uuid.is_empty() {
+            p.push(format!("#{}", bck.namespace.name));
+        } else {
+            p.push(bck.namespace.uname());
+        }
+    }
+    p.push(&bck.name);
+    p
+}
+
+impl Mountpaths {
+    /// Opens the given (cleaned, absolute) mountpaths, creating directories as needed.
+    pub fn new(paths: &[String]) -> Result<Self, Error> {
+        if paths.is_empty() {
+            return Err(Error::Mountpath(String::new(), "no mountpaths".into()));
+        }
+        let mut mps = Vec::with_capacity(paths.len());
+        for p in paths {
+            let clean = ais_core::config::clean_path(p);
+            std::fs::create_dir_all(&clean).map_err(|e| Error::io(&clean, e))?;
+            let md = std::fs::metadata(&clean).map_err(|e| Error::io(&clean, e))?;
+            if !md.is_dir() {
+                return Err(Error::Mountpath(clean, "not a directory".into()));
+            }
+            mps.push(Mountpath {
+                digest: ais_placement::digest(clean.as_bytes()),
+                path: clean,
+            });
+        }
+        Ok(Mountpaths { mps })
+    }
+
+    /// All mountpaths.
+    pub fn all(&self) -> &[Mountpath] {
+        &self.mps
+    }
+
+    /// The HRW mountpath for an object whose uname digest is `d`.
+    pub fn hrw(&self, d: u64) -> &Mountpath {
+        let i = ais_placement::hrw_max(d, self.mps.iter().map(|m| m.digest))
+            .expect("Mountpaths is never empty");
+        &self.mps[i]
+    }
+
+    /// Where `obj` of `bck` lives (by HRW over mountpaths).
+    pub fn locate(&self, bck: &Bck, obj: &str) -> Location {
+        let d = ais_placement::digest(bck.uname(obj).as_bytes());
+        self.locate_digest(bck, obj, d)
+    }
+
+    /// Like [`Mountpaths::locate`] with a precomputed uname digest.
+    pub fn locate_digest(&self, bck: &Bck, obj: &str, d: u64) -> Location {
+        let mp = self.hrw(d);
+        let bck_dir = bucket_dir(&mp.path, bck);
+        let mut fqn = bck_dir.join(CT_OBJ);
+        fqn.push(obj);
+        Location {
+            mountpath: mp.path.clone(),
+            bck_dir,
+            fqn,
+            obj_name: obj.to_string(),
+        }
+    }
+
+    /// The object directory (`%ob`) of `bck` on every mountpath.
+    pub fn obj_dirs(&self, bck: &Bck) -> Vec<(String, PathBuf)> {
+        self.mps
+            .iter()
+            .map(|m| (m.path.clone(), bucket_dir(&m.path, bck).join(CT_OBJ)))
+            .collect()
+    }
+}
+
+impl Location {
+    /// The work directory of this object's bucket on its mountpath.
+    pub fn work_dir(&self) -> PathBuf {
+        self.bck_dir.join(CT_WORK)
+    }
+    /// The `%ob` directory of the bucket on this mountpath.
+    pub fn obj_dir(&self) -> PathBuf {
+        self.bck_dir.join(CT_OBJ)
+    }
+    /// Path for display in errors.
+    pub fn display(&self) -> std::path::Display<'_> {
+        Path::new(&self.fqn).display()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ais_core::{Namespace, Provider};
+
+    #[test]
+    fn layout() {
+        let b = Bck::new("imagenet", Provider::Ais).unwrap();
+        assert_eq!(bucket_dir("/ais/mp2", &b), PathBuf::from("/ais/mp2/@ais/imagenet"));
+        let mut g = Bck::new("llm-data", Provider::Gcp).unwrap();
+        g.namespace = Namespace { uuid: String::new(), name: "prod".into() };
+        assert_eq!(bucket_dir("/vdi", &g), PathBuf::from("/vdi/@gcp/#prod/llm-data"));
+    }
+
+    #[test]
+    fn spec_mountpath_hrw() {
+        let d = tempfile::tempdir().unwrap();
+        // spec vectors use /ais/mpN; check the choice function on digests directly
+        let mps = Mountpaths {
+            mps: ["/ais/mp1", "/ais/mp2", "/ais/mp3"]
+                .iter()
+                .map(|p| Mountpath { path: p.to_string(), digest: ais_placement::digest(p.as_bytes()) })
+                .collect(),
+        };
+        let b = Bck::new("bck", Provider::Ais).unwrap();
+        let loc = mps.locate(&b, "obj1");
+        assert_eq!(loc.mountpath, "/ais/mp2");
+        assert_eq!(loc.fqn, PathBuf::from("/ais/mp2/@ais/bck/%ob/obj1"));
+        let b = Bck::new("imagenet", Provider::Ais).unwrap();
+        assert_eq!(mps.locate(&b, "train/0001.jpg").fqn, PathBuf::from("/ais/mp2/@ais/imagenet/%ob/train/0001.jpg"));
+        drop(d);
+    }
+}
