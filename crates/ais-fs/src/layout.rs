@@ -138,10 +138,19 @@ mod tests {
     #[test]
     fn layout() {
         let b = Bck::new("imagenet", Provider::Ais).unwrap();
-        assert_eq!(bucket_dir("/ais/mp2", &b), PathBuf::from("/ais/mp2/@ais/imagenet"));
+        assert_eq!(
+            bucket_dir("/ais/mp2", &b),
+            PathBuf::from("/ais/mp2/@ais/imagenet")
+        );
         let mut g = Bck::new("llm-data", Provider::Gcp).unwrap();
-        g.namespace = Namespace { uuid: String::new(), name: "prod".into() };
-        assert_eq!(bucket_dir("/vdi", &g), PathBuf::from("/vdi/@gcp/#prod/llm-data"));
+        g.namespace = Namespace {
+            uuid: String::new(),
+            name: "prod".into(),
+        };
+        assert_eq!(
+            bucket_dir("/vdi", &g),
+            PathBuf::from("/vdi/@gcp/#prod/llm-data")
+        );
     }
 
     #[test]
@@ -151,7 +160,10 @@ mod tests {
         let mps = Mountpaths {
             mps: ["/ais/mp1", "/ais/mp2", "/ais/mp3"]
                 .iter()
-                .map(|p| Mountpath { path: p.to_string(), digest: ais_placement::digest(p.as_bytes()) })
+                .map(|p| Mountpath {
+                    path: p.to_string(),
+                    digest: ais_placement::digest(p.as_bytes()),
+                })
                 .collect(),
         };
         let b = Bck::new("bck", Provider::Ais).unwrap();
@@ -159,7 +171,10 @@ mod tests {
         assert_eq!(loc.mountpath, "/ais/mp2");
         assert_eq!(loc.fqn, PathBuf::from("/ais/mp2/@ais/bck/%ob/obj1"));
         let b = Bck::new("imagenet", Provider::Ais).unwrap();
-        assert_eq!(mps.locate(&b, "train/0001.jpg").fqn, PathBuf::from("/ais/mp2/@ais/imagenet/%ob/train/0001.jpg"));
+        assert_eq!(
+            mps.locate(&b, "train/0001.jpg").fqn,
+            PathBuf::from("/ais/mp2/@ais/imagenet/%ob/train/0001.jpg")
+        );
         drop(d);
     }
 }

@@ -33,10 +33,10 @@ mod lom;
 mod walk;
 mod write;
 
-pub use layout::{Location, Mountpath, Mountpaths, bucket_dir, CT_OBJ, CT_WORK};
-pub use lom::{Lom, LOM_XATTR};
+pub use layout::{CT_OBJ, CT_WORK, Location, Mountpath, Mountpaths, bucket_dir};
+pub use lom::{LOM_XATTR, Lom};
 pub use walk::{WalkEntry, walk_bucket};
-pub use write::{ObjWriter, delete_object, destroy_bucket, load_lom};
+pub use write::{ObjWriter, delete_object, destroy_bucket, load_lom, store_lom};
 
 use ais_core::ErrKind;
 

@@ -99,7 +99,11 @@ impl Lom {
         if self.custom.is_empty() {
             return String::new();
         }
-        let inner: Vec<String> = self.custom.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        let inner: Vec<String> = self
+            .custom
+            .iter()
+            .map(|(k, v)| format!("{k}:{v}"))
+            .collect();
         format!("[{}]", inner.join(" "))
     }
 }
@@ -127,10 +131,14 @@ impl Reader<'_> {
         Ok(self.take(1)?[0])
     }
     fn u16(&mut self) -> Result<u16, &'static str> {
-        Ok(u16::from_be_bytes(self.take(2)?.try_into().expect("2 bytes")))
+        Ok(u16::from_be_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
     }
     fn u64(&mut self) -> Result<u64, &'static str> {
-        Ok(u64::from_be_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_be_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
     fn str(&mut self) -> Result<String, &'static str> {
         let n = self.u16()? as usize;

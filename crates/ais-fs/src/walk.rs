@@ -47,7 +47,11 @@ fn walk(
         };
         let is_dir = e.file_type()?.is_dir();
         // sort key: a directory sorts as "name/", so DFS order equals full-name order
-        ents.push(if is_dir { (name + "/", true) } else { (name, false) });
+        ents.push(if is_dir {
+            (name + "/", true)
+        } else {
+            (name, false)
+        });
     }
     ents.sort_unstable();
     for (name, is_dir) in ents {
@@ -59,7 +63,14 @@ fn walk(
             if !after.starts_with(&full) && full.as_str() < after {
                 continue;
             }
-            match walk(&dir.join(&name[..name.len() - 1]), &full, prefix, after, limit, out) {
+            match walk(
+                &dir.join(&name[..name.len() - 1]),
+                &full,
+                prefix,
+                after,
+                limit,
+                out,
+            ) {
                 Ok(true) => return Ok(true),
                 Ok(false) => {}
                 // removed concurrently
@@ -97,7 +108,9 @@ mod tests {
     #[test]
     fn order_prefix_paging() {
         let d = tempfile::tempdir().unwrap();
-        let mut names = vec!["a.txt", "a/b", "a/c/d", "a-", "b", "ünï/x", "z/z/z", "a/b0", "a/b/"];
+        let mut names = vec![
+            "a.txt", "a/b", "a/c/d", "a-", "b", "ünï/x", "z/z/z", "a/b0", "a/b/",
+        ];
         names.pop();
         mk(d.path(), &names);
         let all = walk_bucket(d.path(), "", "", 100).unwrap();
@@ -117,10 +130,22 @@ mod tests {
             paged.extend(p.into_iter().map(|e| e.name));
         }
         assert_eq!(paged, want);
-        let pre: Vec<String> = walk_bucket(d.path(), "a/", "", 100).unwrap().into_iter().map(|e| e.name).collect();
+        let pre: Vec<String> = walk_bucket(d.path(), "a/", "", 100)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
         assert_eq!(pre, ["a/b", "a/b0", "a/c/d"]);
-        let pre: Vec<String> = walk_bucket(d.path(), "a/b", "a/b", 100).unwrap().into_iter().map(|e| e.name).collect();
+        let pre: Vec<String> = walk_bucket(d.path(), "a/b", "a/b", 100)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
         assert_eq!(pre, ["a/b0"]);
-        assert!(walk_bucket(&d.path().join("missing"), "", "", 10).unwrap().is_empty());
+        assert!(
+            walk_bucket(&d.path().join("missing"), "", "", 10)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Atomic object writes, metadata loads, deletes.
 
+use crate::Error;
 use crate::layout::{Location, Mountpaths, bucket_dir};
 use crate::lom::{LOM_XATTR, Lom};
-use crate::Error;
 use ais_core::{Bck, Cksum, CksumHasher, CksumType};
 use std::fs::File;
 use std::io::{ErrorKind, Write};
@@ -44,12 +44,7 @@ impl ObjWriter {
         let wdir = loc.work_dir();
         let d = ais_placement::digest(loc.obj_name.as_bytes());
         let work = wdir.join(format!("{d:016x}.{}", rand_hex()));
-        let open = || {
-            File::options()
-                .write(true)
-                .create_new(true)
-                .open(&work)
-        };
+        let open = || File::options().write(true).create_new(true).open(&work);
         let file = match open() {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -116,7 +111,8 @@ impl ObjWriter {
                     Some(h) => h.finish(),
                     None => cksum.clone().expect("same type as the stored checksum"),
                 };
-                got.verify(&want, &self.loc.obj_name).map_err(Error::Checksum)?;
+                got.verify(&want, &self.loc.obj_name)
+                    .map_err(Error::Checksum)?;
             }
         }
         lom.size = self.size;
@@ -124,8 +120,13 @@ impl ObjWriter {
         self.file
             .sync_all()
             .map_err(|e| Error::io(self.work.display(), e))?;
-        rustix::fs::fsetxattr(&self.file, LOM_XATTR, &lom.encode(), rustix::fs::XattrFlags::empty())
-            .map_err(|e| Error::io(self.work.display(), e.into()))?;
+        rustix::fs::fsetxattr(
+            &self.file,
+            LOM_XATTR,
+            &lom.encode(),
+            rustix::fs::XattrFlags::empty(),
+        )
+        .map_err(|e| Error::io(self.work.display(), e.into()))?;
         let fqn = &self.loc.fqn;
         let parent = fqn.parent().expect("fqn has a parent");
         let conflict = || Error::NameConflict(self.loc.obj_name.clone());
@@ -186,11 +187,32 @@ pub fn load_lom(fqn: &Path, name: &str) -> Result<Lom, Error> {
     }
 }
 
+/// Replaces the stored metadata of an existing object (e.g. custom metadata updates).
+pub fn store_lom(fqn: &Path, name: &str, lom: &Lom) -> Result<(), Error> {
+    match rustix::fs::setxattr(
+        fqn,
+        LOM_XATTR,
+        &lom.encode(),
+        rustix::fs::XattrFlags::REPLACE,
+    ) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::NOENT) | Err(rustix::io::Errno::NODATA) => {
+            Err(Error::NotFound(name.to_string()))
+        }
+        Err(e) => Err(Error::io(fqn.display(), e.into())),
+    }
+}
+
 /// Deletes the object at `loc` and prunes emptied virtual directories.
 pub fn delete_object(loc: &Location, name: &str) -> Result<(), Error> {
     match std::fs::remove_file(&loc.fqn) {
         Ok(()) => {}
-        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory | ErrorKind::IsADirectory) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::NotFound | ErrorKind::NotADirectory | ErrorKind::IsADirectory
+            ) =>
+        {
             return Err(Error::NotFound(name.to_string()));
         }
         Err(_) if loc.fqn.is_dir() => return Err(Error::NotFound(name.to_string())),
@@ -233,12 +255,20 @@ mod tests {
 
     fn setup() -> (tempfile::TempDir, Mountpaths, Bck) {
         let d = tempfile::tempdir().unwrap();
-        let paths: Vec<String> = (1..=3).map(|i| format!("{}/mp{i}", d.path().display())).collect();
-        (d, Mountpaths::new(&paths).unwrap(), Bck::new("b", Provider::Ais).unwrap())
+        let paths: Vec<String> = (1..=3)
+            .map(|i| format!("{}/mp{i}", d.path().display()))
+            .collect();
+        (
+            d,
+            Mountpaths::new(&paths).unwrap(),
+            Bck::new("b", Provider::Ais).unwrap(),
+        )
     }
 
     fn work_files(loc: &Location) -> usize {
-        std::fs::read_dir(loc.work_dir()).map(|r| r.count()).unwrap_or(0)
+        std::fs::read_dir(loc.work_dir())
+            .map(|r| r.count())
+            .unwrap_or(0)
     }
 
     #[test]
@@ -248,7 +278,10 @@ mod tests {
         let mut w = ObjWriter::create(&loc, CksumType::Xxhash).unwrap();
         w.write(b"hel").unwrap();
         w.write(b"lo").unwrap();
-        let mut lom = Lom { version: "1".into(), ..Default::default() };
+        let mut lom = Lom {
+            version: "1".into(),
+            ..Default::default()
+        };
         lom.custom.insert("k".into(), "v".into());
         let got = w.commit(lom, Some(5)).unwrap();
         assert_eq!(got.size, 5);
@@ -257,11 +290,17 @@ mod tests {
         assert_eq!(back.cksum.unwrap().value, "26c7827d889f6da3");
         assert_eq!(work_files(&loc), 0);
         // a virtual directory is not an object
-        let dir = Location { fqn: loc.fqn.parent().unwrap().to_path_buf(), ..loc.clone() };
+        let dir = Location {
+            fqn: loc.fqn.parent().unwrap().to_path_buf(),
+            ..loc.clone()
+        };
         assert!(matches!(load_lom(&dir.fqn, "d"), Err(Error::NotFound(_))));
         delete_object(&loc, "x").unwrap();
         assert!(!loc.fqn.exists());
-        assert!(!loc.obj_dir().join("a").exists(), "empty virtual dirs pruned");
+        assert!(
+            !loc.obj_dir().join("a").exists(),
+            "empty virtual dirs pruned"
+        );
         assert!(matches!(delete_object(&loc, "x"), Err(Error::NotFound(_))));
         assert!(matches!(load_lom(&loc.fqn, "x"), Err(Error::NotFound(_))));
     }
@@ -270,7 +309,10 @@ mod tests {
     fn bad_checksum_leaves_nothing() {
         let (_d, mps, b) = setup();
         let loc = mps.locate(&b, "obj");
-        let want = Cksum { ty: CksumType::Md5, value: "00".repeat(16) };
+        let want = Cksum {
+            ty: CksumType::Md5,
+            value: "00".repeat(16),
+        };
         let mut w = ObjWriter::create_verified(&loc, CksumType::Xxhash, Some(want)).unwrap();
         w.write(b"hello").unwrap();
         let e = w.commit(Lom::default(), None).unwrap_err();

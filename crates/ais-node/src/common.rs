@@ -1,0 +1,127 @@
+//! Helpers shared by the proxy and target handlers.
+
+use crate::web::Req;
+use ais_core::serde_util::str_int;
+use ais_core::{Bck, Error, Namespace, Provider};
+use ais_meta::{Bmd, Smap};
+use serde::Serialize;
+
+/// The bucket named by path item `name` and the `provider`/`namespace` query.
+pub(crate) fn req_bck(req: &Req, name: &str) -> Result<Bck, Error> {
+    let b = Bck {
+        name: name.to_string(),
+        provider: Provider::parse(req.q(ais_core::wire::qparam::PROVIDER))?,
+        namespace: Namespace::parse(req.q(ais_core::wire::qparam::NAMESPACE))?,
+    };
+    b.validate()?;
+    Ok(b)
+}
+
+/// Object name from path items `[.., bucket, obj...]` starting at `from`.
+pub(crate) fn obj_name(req: &Req, from: usize) -> String {
+    if req.items.len() <= from {
+        return String::new();
+    }
+    req.items[from..].join("/")
+}
+
+/// Rejects any method other than those listed.
+pub(crate) fn method_not_allowed(req: &Req) -> Error {
+    Error::new(
+        ais_core::ErrKind::MethodNotAllowed,
+        format!("method {} not allowed on {}", req.method, req.raw_path),
+    )
+}
+
+/// Rejects an unknown path.
+pub(crate) fn bad_path(req: &Req) -> Error {
+    Error::bad_request(format!("invalid URL path \"{}\"", req.raw_path))
+}
+
+#[derive(Serialize)]
+struct PrimaryInfo {
+    pub_url: String,
+    control_url: String,
+    id: String,
+}
+
+#[derive(Serialize)]
+struct SmapInfo {
+    #[serde(rename = "Primary")]
+    primary: PrimaryInfo,
+    uuid: String,
+    #[serde(with = "str_int")]
+    version: i64,
+}
+
+#[derive(Serialize)]
+struct Ver {
+    #[serde(with = "str_int")]
+    version: i64,
+}
+
+#[derive(Serialize)]
+struct BmdInfo {
+    uuid: String,
+    #[serde(with = "str_int")]
+    version: i64,
+}
+
+/// `NodeStateInfo` (health `cii`).
+#[derive(Serialize)]
+pub(crate) struct NodeStateInfo {
+    smap: SmapInfo,
+    bmd: BmdInfo,
+    rmd: Ver,
+    config: Ver,
+    etlmd: Ver,
+    flags: u64,
+}
+
+/// Node-state flags: cluster started / node started.
+pub(crate) const NODE_STARTED_FLAGS: u64 = 2 | 4;
+
+pub(crate) fn node_state_info(
+    smap: &Smap,
+    bmd: &Bmd,
+    cfg_version: i64,
+    flags: u64,
+) -> NodeStateInfo {
+    let p = smap.proxy_si.as_ref();
+    NodeStateInfo {
+        smap: SmapInfo {
+            primary: PrimaryInfo {
+                pub_url: p
+                    .map(|p| p.public_net.direct_url.clone())
+                    .unwrap_or_default(),
+                control_url: p
+                    .map(|p| p.intra_control_net.direct_url.clone())
+                    .unwrap_or_default(),
+                id: p.map(|p| p.daemon_id.clone()).unwrap_or_default(),
+            },
+            uuid: smap.uuid.clone(),
+            version: smap.version,
+        },
+        bmd: BmdInfo {
+            uuid: bmd.uuid.clone(),
+            version: bmd.version,
+        },
+        rmd: Ver { version: 0 },
+        config: Ver {
+            version: cfg_version,
+        },
+        etlmd: Ver { version: 0 },
+        flags,
+    }
+}
+
+/// Adds `Ais-Node-Uptime`/`Ais-Cluster-Uptime` (ns).
+pub(crate) fn uptime_headers(r: &mut crate::web::Resp, node_ns: u128, cluster_ns: u128) {
+    let h = r.headers_mut();
+    if let Ok(v) = http::HeaderValue::from_str(&node_ns.to_string()) {
+        h.insert(ais_core::wire::hdr::NODE_UPTIME, v);
+    }
+    if let Ok(v) = http::HeaderValue::from_str(&cluster_ns.to_string()) {
+        h.insert(ais_core::wire::hdr::CLUSTER_UPTIME, v);
+    }
+}

@@ -1,0 +1,194 @@
+//! Intra-cluster requests between nodes (join, metadata push, listing pages, batch deletes,
+//! forwarding). JSON over HTTP on the control network for now; clients never call these paths.
+
+use crate::web::{Body, Resp};
+use ais_core::wire::{ListRange, LsoMsg, LsoRes};
+use ais_core::{Bck, Error};
+use ais_meta::{Bmd, Smap, Snode};
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Path of the join request on the primary.
+pub(crate) const JOIN_PATH: &str = "/v1/cluster/join";
+/// Path of metadata pushes.
+pub(crate) const METASYNC_PATH: &str = "/v1/metasync";
+/// Path of a target's listing page.
+pub(crate) const LIST_PATH: &str = "/v1/intra/list";
+/// Path of a target's batch delete.
+pub(crate) const DELETE_PATH: &str = "/v1/intra/delete";
+
+/// Metadata pushed by the primary; absent parts are unchanged.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub(crate) struct MetasyncMsg {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) smap: Option<Smap>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) bmd: Option<Bmd>,
+}
+
+/// A listing-page request to one target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ListReq {
+    pub(crate) bck: Bck,
+    pub(crate) msg: LsoMsg,
+}
+
+/// A batch-delete request to one target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct DeleteReq {
+    pub(crate) bck: Bck,
+    pub(crate) sel: ListRange,
+}
+
+/// What one target did for a batch.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub(crate) struct BatchResult {
+    pub(crate) objs: i64,
+    pub(crate) bytes: i64,
+    pub(crate) errs: Vec<String>,
+}
+
+/// HTTP client for intra-cluster calls.
+#[derive(Clone)]
+pub(crate) struct Intra {
+    client: reqwest::Client,
+    caller: String,
+}
+
+impl Intra {
+    pub(crate) fn new(caller: &str, timeout: Duration) -> Self {
+        let client = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .expect("reqwest client builds without TLS");
+        Intra {
+            client,
+            caller: caller.to_string(),
+        }
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        body: Vec<u8>,
+    ) -> Result<T, Error> {
+        let r = self
+            .client
+            .request(method, &url)
+            .header(ais_core::wire::hdr::CALLER_ID, &self.caller)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Error::new(ais_core::ErrKind::Unavailable, format!("{url}: {e}")))?;
+        let status = r.status();
+        let ct_msgpack = r
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes() == b"application/msgpack");
+        let b = r
+            .bytes()
+            .await
+            .map_err(|e| Error::new(ais_core::ErrKind::Unavailable, format!("{url}: {e}")))?;
+        if !status.is_success() {
+            let msg = serde_json::from_slice::<ais_core::ErrorBody>(&b)
+                .map(|e| e.message)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&b).into_owned());
+            let kind = match status.as_u16() {
+                404 => ais_core::ErrKind::NotFound,
+                400 => ais_core::ErrKind::BadRequest,
+                409 => ais_core::ErrKind::Conflict,
+                503 => ais_core::ErrKind::Unavailable,
+                _ => ais_core::ErrKind::Internal,
+            };
+            return Err(Error::new(kind, msg));
+        }
+        let decoded = if ct_msgpack {
+            rmp_serde::from_slice(&b).map_err(|e| e.to_string())
+        } else {
+            serde_json::from_slice(&b).map_err(|e| e.to_string())
+        };
+        decoded.map_err(|e| Error::internal(format!("{url}: decode reply: {e}")))
+    }
+
+    fn json<T: Serialize>(v: &T) -> Vec<u8> {
+        serde_json::to_vec(v).expect("intra messages serialize")
+    }
+
+    /// Registers `me` with the primary; returns the current metadata.
+    pub(crate) async fn join(&self, primary: &str, me: &Snode) -> Result<MetasyncMsg, Error> {
+        self.call(
+            reqwest::Method::POST,
+            format!("{primary}{JOIN_PATH}"),
+            Self::json(me),
+        )
+        .await
+    }
+
+    /// Pushes metadata to one node.
+    pub(crate) async fn metasync(&self, node: &Snode, msg: &MetasyncMsg) -> Result<(), Error> {
+        let url = format!("{}{METASYNC_PATH}", node.intra_control_net.direct_url);
+        self.call::<serde_json::Value>(reqwest::Method::PUT, url, Self::json(msg))
+            .await
+            .map(|_| ())
+    }
+
+    /// One listing page from one target.
+    pub(crate) async fn list_page(&self, t: &Snode, req: &ListReq) -> Result<LsoRes, Error> {
+        let url = format!("{}{LIST_PATH}", t.intra_data_net.direct_url);
+        self.call(reqwest::Method::POST, url, Self::json(req)).await
+    }
+
+    /// A batch delete on one target.
+    pub(crate) async fn delete(&self, t: &Snode, req: &DeleteReq) -> Result<BatchResult, Error> {
+        let url = format!("{}{DELETE_PATH}", t.intra_data_net.direct_url);
+        self.call(reqwest::Method::POST, url, Self::json(req)).await
+    }
+
+    /// Forwards a client request verbatim to `base_url` + `path_and_query` and relays the reply.
+    pub(crate) async fn forward(
+        &self,
+        method: http::Method,
+        url: String,
+        headers: &http::HeaderMap,
+        body: Bytes,
+    ) -> Result<Resp, Error> {
+        let mut rb = self.client.request(method, &url).body(body);
+        for (k, v) in headers {
+            if k != http::header::HOST
+                && k != http::header::CONTENT_LENGTH
+                && k != http::header::CONNECTION
+            {
+                rb = rb.header(k, v);
+            }
+        }
+        let r = rb.send().await.map_err(|e| {
+            Error::new(
+                ais_core::ErrKind::Unavailable,
+                format!("forward to {url}: {e}"),
+            )
+        })?;
+        let mut resp = http::Response::builder().status(r.status());
+        for (k, v) in r.headers() {
+            if k != http::header::TRANSFER_ENCODING && k != http::header::CONNECTION {
+                resp = resp.header(k, v);
+            }
+        }
+        let stream = r
+            .bytes_stream()
+            .map_ok(hyper::body::Frame::data)
+            .map_err(std::io::Error::other);
+        let body: Body = http_body_util::StreamBody::new(stream).boxed();
+        resp.body(body)
+            .map_err(|e| Error::internal(format!("forward reply: {e}")))
+    }
+}

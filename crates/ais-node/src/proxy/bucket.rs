@@ -1,0 +1,291 @@
+//! Proxy: `/v1/buckets` — list, create, destroy, HEAD, props, list objects (fan-out and merge),
+//! multi-object delete.
+
+use super::Proxy;
+use crate::common::{self, method_not_allowed};
+use crate::intra::{DeleteReq, ListReq};
+use crate::web::{self, Req, Resp};
+use ais_core::wire::{self, ActMsg, ListRange, LsoMsg, LsoProps, LsoRes, SnapStats, act};
+use ais_core::{Bck, ErrKind, Error, Provider};
+use ais_meta::{Bprops, BpropsToSet};
+use http::Method;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+impl Proxy {
+    pub(super) async fn handle_buckets(self: &Arc<Self>, req: &mut Req) -> Result<Resp, Error> {
+        let name = req.items.get(1).cloned().unwrap_or_default();
+        if name.is_empty() {
+            return match req.method {
+                Method::GET => {
+                    let msg = ActMsg::parse(&req.read_body().await?)?;
+                    if !msg.action.is_empty() && msg.action != act::LIST {
+                        return Err(Error::bad_request(format!(
+                            "invalid action \"{}\" for listing buckets",
+                            msg.action
+                        )));
+                    }
+                    self.list_buckets(req, "")
+                }
+                _ => Err(Error::bad_request("bucket name is required")),
+            };
+        }
+        let bck = common::req_bck(req, &name)?;
+        match req.method {
+            Method::GET => {
+                let body = req.read_body().await?;
+                let msg = ActMsg::parse(&body)?;
+                match msg.action.as_str() {
+                    "" => self.list_objects(req, bck, LsoMsg::default()).await,
+                    act::LIST if msg.value.is_null() => self.list_buckets(req, &bck.name),
+                    act::LIST => {
+                        let lso: LsoMsg = serde_json::from_value(msg.value).map_err(|e| {
+                            Error::bad_request(format!("invalid list-objects message: {e}"))
+                        })?;
+                        self.list_objects(req, bck, lso).await
+                    }
+                    a => Err(Error::new(
+                        ErrKind::NotImplemented,
+                        format!("bucket action \"{a}\" is not supported yet"),
+                    )),
+                }
+            }
+            Method::HEAD => {
+                if !req.q("bsumm_remote").is_empty() {
+                    return Err(Error::new(
+                        ErrKind::NotImplemented,
+                        "bucket info (summary) is not supported yet",
+                    ));
+                }
+                let bmd = self.bmd();
+                let props = bmd.need(&bck)?;
+                let js =
+                    serde_json::to_string(props).map_err(|e| Error::internal(e.to_string()))?;
+                let mut r = web::ok();
+                r.headers_mut().insert(
+                    wire::hdr::BUCKET_PROPS,
+                    http::HeaderValue::from_str(&js).map_err(|e| Error::internal(e.to_string()))?,
+                );
+                Ok(r)
+            }
+            Method::POST | Method::DELETE | Method::PATCH | Method::PUT => {
+                if !self.primary {
+                    return self.to_primary(req).await;
+                }
+                let msg = ActMsg::parse(&req.read_body().await?)?;
+                self.bucket_action(req, bck, msg).await
+            }
+            _ => Err(method_not_allowed(req)),
+        }
+    }
+
+    async fn bucket_action(
+        self: &Arc<Self>,
+        req: &Req,
+        bck: Bck,
+        msg: ActMsg,
+    ) -> Result<Resp, Error> {
+        match (&req.method, msg.action.as_str()) {
+            (&Method::POST, act::CREATE_BCK) => {
+                if !bck.is_ais() {
+                    return Err(Error::new(
+                        ErrKind::NotImplemented,
+                        format!(
+                            "bucket \"{}\": remote backends are not configured",
+                            bck.cname()
+                        ),
+                    ));
+                }
+                let upd: Option<BpropsToSet> =
+                    if msg.value.is_null() {
+                        None
+                    } else {
+                        Some(serde_json::from_value(msg.value).map_err(|e| {
+                            Error::bad_request(format!("invalid bucket props: {e}"))
+                        })?)
+                    };
+                let now = ais_core::time::now_nanos();
+                let bid = (now as u64) ^ self.bid_seq.fetch_add(1, Ordering::Relaxed);
+                let mut props = Bprops::new(Provider::Ais, &self.cfg.cluster, now, bid);
+                if let Some(u) = &upd {
+                    props.apply(u)?;
+                }
+                self.modify_bmd(|bmd| bmd.add(&bck, props).map_err(crate::err::from_meta))
+                    .await?;
+                tracing::info!(bck = %bck, "bucket created");
+                Ok(web::ok())
+            }
+            (&Method::DELETE, act::DESTROY_BCK) | (&Method::DELETE, "") => {
+                if !bck.is_ais() {
+                    return Err(Error::new(
+                        ErrKind::MethodNotAllowed,
+                        format!(
+                            "cannot destroy remote bucket \"{}\" (use evict)",
+                            bck.cname()
+                        ),
+                    ));
+                }
+                self.modify_bmd(|bmd| bmd.remove(&bck).map(|_| ()).map_err(crate::err::from_meta))
+                    .await?;
+                tracing::info!(bck = %bck, "bucket destroyed");
+                Ok(web::ok())
+            }
+            (&Method::DELETE, act::DELETE_OBJECTS) => {
+                self.bmd().need(&bck)?;
+                let sel: ListRange = serde_json::from_value(msg.value)
+                    .map_err(|e| Error::bad_request(format!("invalid object selection: {e}")))?;
+                if sel.objnames.is_empty() == sel.template.is_empty() {
+                    return Err(Error::bad_request(
+                        "expecting either a list of object names or a template",
+                    ));
+                }
+                if !sel.template.is_empty() {
+                    ais_core::template::Template::parse(&sel.template)?;
+                }
+                for n in &sel.objnames {
+                    ais_core::name::validate_obj_name(n, false)?;
+                }
+                Ok(web::text(self.start_delete(bck, sel)))
+            }
+            (&Method::PATCH, act::SET_BPROPS) | (&Method::PATCH, "") => {
+                let upd: BpropsToSet = serde_json::from_value(msg.value)
+                    .map_err(|e| Error::bad_request(format!("invalid bucket props: {e}")))?;
+                self.modify_bmd(|bmd| {
+                    let mut p = bmd.need(&bck)?.clone();
+                    p.apply(&upd)?;
+                    bmd.set(&bck, p).map_err(crate::err::from_meta)
+                })
+                .await?;
+                Ok(web::ok())
+            }
+            (_, a) => Err(Error::new(
+                ErrKind::NotImplemented,
+                format!("{} bucket action \"{a}\" is not supported yet", req.method),
+            )),
+        }
+    }
+
+    fn list_buckets(&self, req: &Req, name: &str) -> Result<Resp, Error> {
+        let prov = req.q(wire::qparam::PROVIDER);
+        let prov = if prov.is_empty() {
+            None
+        } else {
+            Some(Provider::parse(prov)?)
+        };
+        let v: Vec<Bck> = self
+            .bmd()
+            .list(prov)
+            .into_iter()
+            .filter(|b| name.is_empty() || b.name == name)
+            .collect();
+        Ok(web::json(&v))
+    }
+
+    async fn list_objects(&self, req: &Req, bck: Bck, mut msg: LsoMsg) -> Result<Resp, Error> {
+        if !bck.is_ais() {
+            return Err(Error::new(
+                ErrKind::NotImplemented,
+                format!(
+                    "bucket \"{}\": remote backends are not configured",
+                    bck.cname()
+                ),
+            ));
+        }
+        self.bmd().need(&bck)?;
+        msg.prefix = ais_core::name::validate_prefix(&msg.prefix)?.to_string();
+        LsoProps::parse(&msg.props)?;
+        let page = if msg.pagesize <= 0 || msg.pagesize as usize > wire::LIST_PAGE_SIZE_MAX {
+            wire::LIST_PAGE_SIZE_MAX
+        } else {
+            msg.pagesize as usize
+        };
+        msg.pagesize = page as i64;
+        if msg.uuid.is_empty() {
+            let mut b = [0u8; 10];
+            getrandom::fill(&mut b).expect("OS random source available");
+            msg.uuid = ais_core::id::gen_job_id(&b);
+        }
+        let smap = self.smap();
+        let targets: Vec<_> = smap
+            .tmap
+            .values()
+            .filter(|t| msg.target.is_empty() || t.daemon_id == msg.target)
+            .collect();
+        let lreq = ListReq {
+            bck: bck.clone(),
+            msg: msg.clone(),
+        };
+        let futs = targets.iter().map(|t| self.intra.list_page(t, &lreq));
+        let mut entries = Vec::new();
+        for r in futures_util::future::join_all(futs).await {
+            entries.extend(r?.entries);
+        }
+        entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        entries.dedup_by(|a, b| a.name == b.name);
+        let token = if entries.len() >= page {
+            entries.truncate(page);
+            entries.last().map(|e| e.name.clone()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let res = LsoRes {
+            uuid: msg.uuid,
+            continuation_token: token,
+            entries,
+            flags: 0,
+        };
+        let wants_msgpack = req
+            .header("accept")
+            .is_some_and(|a| a.contains("application/msgpack"));
+        if wants_msgpack {
+            let b = rmp_serde::to_vec_named(&res)
+                .map_err(|e| Error::internal(format!("encode listing: {e}")))?;
+            Ok(web::with_ct(
+                http::Response::new(web::full(b)),
+                "application/msgpack",
+            ))
+        } else {
+            Ok(web::json(&res.to_json_form()))
+        }
+    }
+
+    /// Starts a multi-object delete on every target; returns the job id at once.
+    fn start_delete(self: &Arc<Self>, bck: Bck, sel: ListRange) -> String {
+        let smap = self.smap();
+        let targets: Vec<_> = smap.tmap.values().cloned().collect();
+        let tids: Vec<String> = targets.iter().map(|t| t.daemon_id.clone()).collect();
+        let id = self
+            .jobs
+            .start("delete-listrange", Some(bck.clone()), &tids);
+        let me = self.clone();
+        let jid = id.clone();
+        tokio::spawn(async move {
+            let dreq = DeleteReq { bck, sel };
+            let futs = targets.iter().map(|t| me.intra.delete(t, &dreq));
+            let mut stats = BTreeMap::new();
+            let mut errs = Vec::new();
+            for (t, r) in targets
+                .iter()
+                .zip(futures_util::future::join_all(futs).await)
+            {
+                match r {
+                    Ok(b) => {
+                        stats.insert(
+                            t.daemon_id.clone(),
+                            SnapStats {
+                                loc_objs: b.objs,
+                                loc_bytes: b.bytes,
+                                ..Default::default()
+                            },
+                        );
+                        errs.extend(b.errs);
+                    }
+                    Err(e) => errs.push(format!("{}: {e}", t.name())),
+                }
+            }
+            me.jobs.finish(&jid, stats, errs);
+        });
+        id
+    }
+}

@@ -1,0 +1,142 @@
+//! Target: one listing page of its own objects (merged by the proxy) and batch deletes of the
+//! objects it owns.
+
+use super::Target;
+use crate::intra::{BatchResult, DeleteReq, ListReq};
+use crate::web::{self, Req, Resp};
+use ais_core::Error;
+use ais_core::wire::{LIST_PAGE_SIZE_MAX, LsoEnt, LsoProps, LsoRes, ent_flag};
+use std::sync::Arc;
+
+impl Target {
+    pub(super) async fn list_page(self: &Arc<Self>, req: &mut Req) -> Result<Resp, Error> {
+        let b = req.read_body().await?;
+        let lr: ListReq = serde_json::from_slice(&b)
+            .map_err(|e| Error::bad_request(format!("list request: {e}")))?;
+        self.bprops(&lr.bck)?;
+        let props = LsoProps::parse(&lr.msg.props)?;
+        let prefix = ais_core::name::validate_prefix(&lr.msg.prefix)?.to_string();
+        let after = if lr.msg.continuation_token.is_empty() {
+            lr.msg.start_after.clone()
+        } else {
+            lr.msg.continuation_token.clone()
+        };
+        let limit = if lr.msg.pagesize <= 0 {
+            LIST_PAGE_SIZE_MAX
+        } else {
+            (lr.msg.pagesize as usize).min(LIST_PAGE_SIZE_MAX)
+        };
+        let dirs = self.mps.obj_dirs(&lr.bck);
+        let tname = self.name.clone();
+        let bck = lr.bck.clone();
+        let entries = tokio::task::spawn_blocking(move || -> Result<Vec<LsoEnt>, Error> {
+            let mut found = Vec::new();
+            for (mp, dir) in &dirs {
+                let page = ais_fs::walk_bucket(dir, &prefix, &after, limit)
+                    .map_err(|e| Error::internal(format!("{tname}: list {}: {e}", dir.display())))?;
+                found.extend(page.into_iter().map(|e| (e, mp)));
+            }
+            found.sort_unstable_by(|a, b| a.0.name.cmp(&b.0.name));
+            found.truncate(limit);
+            let need_lom = props.size || props.checksum || props.atime || props.version || props.custom;
+            let mut out = Vec::with_capacity(found.len());
+            for (e, mp) in found {
+                let mut ent = LsoEnt { name: e.name, flags: ent_flag::IS_CACHED, ..Default::default() };
+                if need_lom {
+                    match ais_fs::load_lom(&e.fqn, &ent.name) {
+                        Ok(lom) => {
+                            if props.size {
+                                ent.size = lom.size as i64;
+                            }
+                            if props.checksum {
+                                ent.checksum = lom.cksum.as_ref().map(|c| c.value.clone()).unwrap_or_default();
+                            }
+                            if props.atime {
+                                ent.atime = ais_core::time::rfc822(lom.atime_ns);
+                            }
+                            if props.version {
+                                ent.version = lom.version.clone();
+                            }
+                            if props.custom {
+                                ent.custom = lom.custom_str();
+                            }
+                        }
+                        Err(ais_fs::Error::NotFound(_)) => continue, // deleted meanwhile
+                        Err(err) => {
+                            tracing::warn!(bck = %bck, obj = %ent.name, %err, "listing: unreadable object metadata");
+                            continue;
+                        }
+                    }
+                }
+                if props.location {
+                    ent.location = format!("{tname}:{mp}");
+                }
+                if props.copies {
+                    ent.copies = 1;
+                }
+                out.push(ent);
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| Error::internal(e.to_string()))??;
+        let res = LsoRes {
+            uuid: lr.msg.uuid,
+            continuation_token: String::new(),
+            entries,
+            flags: 0,
+        };
+        let b = rmp_serde::to_vec_named(&res)
+            .map_err(|e| Error::internal(format!("encode listing: {e}")))?;
+        Ok(web::with_ct(
+            http::Response::new(web::full(b)),
+            "application/msgpack",
+        ))
+    }
+
+    pub(super) async fn batch_delete(self: &Arc<Self>, req: &mut Req) -> Result<Resp, Error> {
+        let b = req.read_body().await?;
+        let dr: DeleteReq = serde_json::from_slice(&b)
+            .map_err(|e| Error::bad_request(format!("delete request: {e}")))?;
+        self.bprops(&dr.bck)?;
+        let names = if dr.sel.template.is_empty() {
+            dr.sel.objnames
+        } else {
+            ais_core::template::Template::parse(&dr.sel.template)?.expand()
+        };
+        let smap = self.smap();
+        let me = self.si.daemon_id.clone();
+        let mps = self.mps.clone();
+        let locks = self.locks.clone();
+        let bck = dr.bck;
+        let res = tokio::task::spawn_blocking(move || {
+            let mut res = BatchResult::default();
+            for n in names {
+                if ais_core::name::validate_obj_name(&n, false).is_err() {
+                    continue;
+                }
+                let d = ais_placement::digest(bck.uname(&n).as_bytes());
+                match smap.hrw_target_digest(d) {
+                    Ok(t) if t.daemon_id == me => {}
+                    _ => continue,
+                }
+                let loc = mps.locate_digest(&bck, &n, d);
+                let cname = bck.cname_obj(&n);
+                let _g = Target::lock_for(&locks, d).lock().expect("object lock");
+                let size = std::fs::metadata(&loc.fqn).map(|m| m.len()).unwrap_or(0);
+                match ais_fs::delete_object(&loc, &cname) {
+                    Ok(()) => {
+                        res.objs += 1;
+                        res.bytes += size as i64;
+                    }
+                    Err(ais_fs::Error::NotFound(_)) => {}
+                    Err(e) => res.errs.push(e.to_string()),
+                }
+            }
+            res
+        })
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?;
+        Ok(web::json(&res))
+    }
+}

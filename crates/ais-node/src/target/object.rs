@@ -1,0 +1,576 @@
+//! Target: the object data path — GET (whole and ranged), HEAD, PUT (streamed to a work file,
+//! committed atomically), DELETE and PATCH (custom metadata).
+
+use super::Target;
+use crate::web::{self, Req, Resp};
+use ais_core::wire::hdr;
+use ais_core::{Bck, Cksum, CksumType, ErrKind, Error};
+use ais_fs::{Lom, ObjWriter};
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http_body_util::BodyExt;
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
+use tokio::io::AsyncReadExt;
+
+/// PUT bodies are written to disk in batches of about this many bytes (one blocking call each).
+const PUT_FLUSH_BYTES: usize = 1 << 20;
+/// GET replies up to this size are read in one blocking call and sent from memory.
+const GET_INLINE_BYTES: u64 = 1 << 20;
+/// Read size of streamed GETs.
+const GET_CHUNK_BYTES: usize = 1 << 20;
+/// Total size of all custom-metadata keys and values.
+const CUSTOM_MD_BYTES_MAX: usize = 2048;
+
+fn join_err(e: tokio::task::JoinError) -> Error {
+    Error::internal(format!("blocking task failed: {e}"))
+}
+
+fn hv(s: &str) -> Result<HeaderValue, Error> {
+    HeaderValue::from_str(s).map_err(|_| Error::internal(format!("invalid header value {s:?}")))
+}
+
+/// Parses `Range: bytes=A-B | A- | -N` against `size` into (start, len).
+fn parse_range(h: &str, size: u64) -> Result<(u64, u64), ()> {
+    let spec = h.trim().strip_prefix("bytes=").ok_or(())?;
+    if spec.contains(',') {
+        return Err(());
+    }
+    let (a, b) = spec.split_once('-').ok_or(())?;
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_empty() {
+        let n: u64 = b.parse().map_err(|_| ())?;
+        if n == 0 || size == 0 {
+            return Err(());
+        }
+        let n = n.min(size);
+        return Ok((size - n, n));
+    }
+    let start: u64 = a.parse().map_err(|_| ())?;
+    if start >= size {
+        return Err(());
+    }
+    let end = if b.is_empty() {
+        size - 1
+    } else {
+        b.parse::<u64>().map_err(|_| ())?.min(size - 1)
+    };
+    if end < start {
+        return Err(());
+    }
+    Ok((start, end - start + 1))
+}
+
+fn parse_custom(headers: &HeaderMap) -> Result<BTreeMap<String, String>, Error> {
+    let mut m = BTreeMap::new();
+    let mut total = 0;
+    for v in headers.get_all(hdr::CUSTOM_MD) {
+        let s = v
+            .to_str()
+            .map_err(|_| Error::bad_request("invalid Ais-Custom-Md header"))?;
+        let (k, val) = s.split_once('=').unwrap_or((s, ""));
+        check_kv(k, val, &mut total)?;
+        m.insert(k.to_string(), val.to_string());
+    }
+    Ok(m)
+}
+
+fn check_kv(k: &str, v: &str, total: &mut usize) -> Result<(), Error> {
+    if k.is_empty() {
+        return Err(Error::bad_request("custom metadata: empty key"));
+    }
+    if k.contains('\u{1}') || v.contains('\u{1}') || k.contains('\0') || v.contains('\0') {
+        return Err(Error::bad_request(
+            "custom metadata: keys and values must not contain control separators",
+        ));
+    }
+    *total += k.len() + v.len();
+    if *total > CUSTOM_MD_BYTES_MAX {
+        return Err(Error::bad_request(format!(
+            "custom metadata too large (max {CUSTOM_MD_BYTES_MAX} bytes)"
+        )));
+    }
+    Ok(())
+}
+
+fn attr_headers(h: &mut HeaderMap, lom: &Lom) -> Result<(), Error> {
+    if let Some(c) = &lom.cksum {
+        h.insert(hdr::CKSUM_TYPE, HeaderValue::from_static(c.ty.as_str()));
+        h.insert(hdr::CKSUM_VALUE, hv(&c.value)?);
+    }
+    h.insert(hdr::ATIME, hv(&lom.atime_ns.to_string())?);
+    if !lom.version.is_empty() {
+        h.insert(hdr::VERSION, hv(&lom.version)?);
+    }
+    custom_headers(h, lom)
+}
+
+fn custom_headers(h: &mut HeaderMap, lom: &Lom) -> Result<(), Error> {
+    for (k, v) in &lom.custom {
+        h.append(hdr::CUSTOM_MD, hv(&format!("{k}={v}"))?);
+    }
+    Ok(())
+}
+
+fn base36(mut n: u64) -> String {
+    const D: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    if n == 0 {
+        return "0".into();
+    }
+    let mut v = Vec::new();
+    while n > 0 {
+        v.push(D[(n % 36) as usize]);
+        n /= 36;
+    }
+    v.reverse();
+    String::from_utf8(v).expect("ascii")
+}
+
+enum GetBody {
+    Inline(Vec<u8>),
+    Stream(std::fs::File),
+}
+
+impl Target {
+    fn fs_err(&self, e: ais_fs::Error) -> Error {
+        crate::err::from_fs(e, &self.name)
+    }
+
+    pub(super) async fn get_obj(
+        self: &Arc<Self>,
+        req: &Req,
+        bck: Bck,
+        obj: String,
+    ) -> Result<Resp, Error> {
+        self.bprops(&bck)?;
+        ais_core::name::validate_obj_name(&obj, false)?;
+        let loc = self.mps.locate(&bck, &obj);
+        let cname = bck.cname_obj(&obj);
+        let range_hdr = req.header("range").map(str::to_string);
+        let r = tokio::task::spawn_blocking(
+            move || -> Result<(Lom, Result<(u64, u64), ()>, GetBody), ais_fs::Error> {
+                let lom = ais_fs::load_lom(&loc.fqn, &cname)?;
+                let mut f = std::fs::File::open(&loc.fqn).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => ais_fs::Error::NotFound(cname.clone()),
+                    _ => ais_fs::Error::Io(cname.clone(), e),
+                })?;
+                let len = f
+                    .metadata()
+                    .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?
+                    .len();
+                if len != lom.size {
+                    return Err(ais_fs::Error::CorruptMeta(
+                        cname,
+                        "size differs from stored metadata",
+                    ));
+                }
+                let range = match &range_hdr {
+                    None => Ok((0, len)),
+                    Some(h) => parse_range(h, len),
+                };
+                let Ok((start, n)) = range else {
+                    return Ok((lom, range, GetBody::Inline(Vec::new())));
+                };
+                if start > 0 {
+                    f.seek(SeekFrom::Start(start))
+                        .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
+                }
+                if n <= GET_INLINE_BYTES {
+                    let mut buf = vec![0u8; n as usize];
+                    f.read_exact(&mut buf)
+                        .map_err(|e| ais_fs::Error::Io(cname, e))?;
+                    Ok((lom, range, GetBody::Inline(buf)))
+                } else {
+                    Ok((lom, range, GetBody::Stream(f)))
+                }
+            },
+        )
+        .await
+        .map_err(join_err)?;
+        let (lom, range, body) = r.map_err(|e| self.fs_err(e))?;
+        let Ok((start, n)) = range else {
+            let e = Error::new(
+                ErrKind::RangeNotSatisfiable,
+                format!(
+                    "{}: invalid or unsatisfiable range for size {}",
+                    bck.cname_obj(&obj),
+                    lom.size
+                ),
+            );
+            let mut r =
+                web::error_resp(&e, &req.method, &req.raw_path, &self.name, Some(req.remote));
+            r.headers_mut().insert(
+                http::header::CONTENT_RANGE,
+                hv(&format!("bytes */{}", lom.size))?,
+            );
+            return Ok(r);
+        };
+        let mut r = match body {
+            GetBody::Inline(b) => http::Response::new(web::full(b)),
+            GetBody::Stream(f) => {
+                let f = tokio::fs::File::from_std(f).take(n);
+                let s = tokio_util::io::ReaderStream::with_capacity(f, GET_CHUNK_BYTES)
+                    .map_ok(hyper::body::Frame::data);
+                http::Response::new(http_body_util::StreamBody::new(s).boxed())
+            }
+        };
+        let h = r.headers_mut();
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        h.insert(http::header::CONTENT_LENGTH, hv(&n.to_string())?);
+        h.insert(
+            http::header::ACCEPT_RANGES,
+            HeaderValue::from_static("bytes"),
+        );
+        attr_headers(h, &lom)?;
+        if range_is_partial(req) {
+            h.insert(
+                http::header::CONTENT_RANGE,
+                hv(&format!("bytes {}-{}/{}", start, start + n - 1, lom.size))?,
+            );
+            *r.status_mut() = StatusCode::PARTIAL_CONTENT;
+        }
+        Ok(r)
+    }
+
+    pub(super) async fn head_obj(
+        self: &Arc<Self>,
+        req: &Req,
+        bck: Bck,
+        obj: String,
+    ) -> Result<Resp, Error> {
+        self.bprops(&bck)?;
+        ais_core::name::validate_obj_name(&obj, true)?;
+        let props = req.q(ais_core::wire::qparam::PROPS).to_string();
+        let v1 = props.is_empty();
+        let mut want = BTreeMap::new();
+        for p in props.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match p {
+                "name" | "size" | "checksum" | "atime" | "version" | "custom" | "location"
+                | "copies" | "ec" | "chunked" | "last-modified" | "etag" => {
+                    want.insert(p, ());
+                }
+                _ => {
+                    return Err(Error::bad_request(format!(
+                        "invalid object property \"{p}\" in HEAD request"
+                    )));
+                }
+            }
+        }
+        let has = |p: &str| v1 || want.contains_key(p);
+        let loc = self.mps.locate(&bck, &obj);
+        let cname = bck.cname_obj(&obj);
+        let fqn = loc.fqn.clone();
+        let (lom, mtime) =
+            tokio::task::spawn_blocking(move || -> Result<(Lom, i64), ais_fs::Error> {
+                let lom = ais_fs::load_lom(&fqn, &cname)?;
+                let mt = std::fs::metadata(&fqn)
+                    .and_then(|m| m.modified())
+                    .map(ais_core::time::unix_nanos)
+                    .unwrap_or(lom.atime_ns);
+                Ok((lom, mt))
+            })
+            .await
+            .map_err(join_err)?
+            .map_err(|e| self.fs_err(e))?;
+        let mut r = web::ok();
+        let h = r.headers_mut();
+        h.insert(http::header::CONTENT_LENGTH, hv(&lom.size.to_string())?);
+        h.insert(hdr::PRESENT, HeaderValue::from_static("true"));
+        if matches!(req.q(ais_core::wire::qparam::PRESENCE), "1" | "3") {
+            return Ok(r);
+        }
+        if v1 {
+            h.insert("ais-name", hv(&obj)?);
+            h.insert("ais-bucket-name", hv(&bck.name)?);
+            h.insert(
+                "ais-bucket-provider",
+                HeaderValue::from_static(bck.provider.as_str()),
+            );
+        }
+        if has("checksum") {
+            if let Some(c) = &lom.cksum {
+                h.insert(hdr::CKSUM_TYPE, HeaderValue::from_static(c.ty.as_str()));
+                h.insert(hdr::CKSUM_VALUE, hv(&c.value)?);
+            }
+        }
+        if has("atime") {
+            h.insert(hdr::ATIME, hv(&lom.atime_ns.to_string())?);
+        }
+        if has("version") && !lom.version.is_empty() {
+            h.insert(hdr::VERSION, hv(&lom.version)?);
+        }
+        if has("custom") {
+            custom_headers(h, &lom)?;
+        }
+        if has("location") {
+            h.insert(
+                hdr::LOCATION,
+                hv(&format!("{}:{}", self.name, loc.mountpath))?,
+            );
+        }
+        if has("copies") {
+            h.insert(hdr::MIRROR_COPIES, HeaderValue::from_static("1"));
+        }
+        if want.contains_key("last-modified") {
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(mtime.max(0) as u64);
+            h.insert(
+                http::header::LAST_MODIFIED,
+                hv(&httpdate::fmt_http_date(t))?,
+            );
+        }
+        if want.contains_key("etag") {
+            let etag = match (lom.custom.get("ETag"), &lom.cksum) {
+                (Some(e), _) => Some(e.clone()),
+                (None, Some(c)) if c.ty == CksumType::Md5 => Some(c.value.clone()),
+                (None, Some(c)) => Some(format!("v1-{}-{}", c.value, base36(mtime.max(0) as u64))),
+                (None, None) => None,
+            };
+            if let Some(e) = etag {
+                h.insert(http::header::ETAG, hv(&format!("\"{e}\""))?);
+            }
+        }
+        Ok(r)
+    }
+
+    fn check_redirected(&self, req: &Req) -> Result<(), Error> {
+        if req.is_redirected() || req.header(hdr::CALLER_ID).is_some() {
+            return Ok(());
+        }
+        Err(Error::bad_request(format!(
+            "{}: {} {} is expected to be redirected by a proxy",
+            self.name, req.method, req.raw_path
+        )))
+    }
+
+    pub(super) async fn put_obj(
+        self: &Arc<Self>,
+        req: &mut Req,
+        bck: Bck,
+        obj: String,
+    ) -> Result<Resp, Error> {
+        self.check_redirected(req)?;
+        let props = self.bprops(&bck)?;
+        ais_core::name::validate_obj_name(&obj, false)?;
+        for q in ["object_to", "append_type", "uploadId", "archpath"] {
+            if !req.q(q).is_empty() {
+                return Err(Error::new(
+                    ErrKind::NotImplemented,
+                    format!("PUT with \"{q}\" is not supported yet"),
+                ));
+            }
+        }
+        let mut verify = match (req.header(hdr::CKSUM_TYPE), req.header(hdr::CKSUM_VALUE)) {
+            (Some(t), Some(v)) if !t.is_empty() && t != "none" && !v.is_empty() => Some(Cksum {
+                ty: CksumType::parse(t)?,
+                value: v.to_ascii_lowercase(),
+            }),
+            (Some(t), None) if !t.is_empty() && t != "none" => {
+                return Err(Error::bad_request(
+                    "Ais-Checksum-Type given without Ais-Checksum-Value",
+                ));
+            }
+            _ => None,
+        };
+        let expect_size = match req.header("content-length") {
+            Some(v) => Some(
+                v.parse::<u64>()
+                    .map_err(|_| Error::bad_request("invalid Content-Length"))?,
+            ),
+            None => None,
+        };
+        let custom = parse_custom(&req.headers)?;
+        let atime = match req.header(hdr::ATIME) {
+            Some(v) if !v.is_empty() => v
+                .parse::<i64>()
+                .map_err(|_| Error::bad_request("invalid Ais-Atime"))?,
+            _ => ais_core::time::now_nanos(),
+        };
+        let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
+        let loc = self.mps.locate_digest(&bck, &obj, digest);
+        let ty = props.checksum.ty;
+        let mut body = req
+            .body
+            .take()
+            .ok_or_else(|| Error::internal("request body already consumed"))?;
+        let mut w: Option<ObjWriter> = None;
+        let mut pending: Vec<Bytes> = Vec::new();
+        let mut pending_len = 0usize;
+        loop {
+            match body.frame().await {
+                None => break,
+                Some(Err(e)) => {
+                    return Err(Error::bad_request(format!(
+                        "{}: reading request body: {e}",
+                        bck.cname_obj(&obj)
+                    )));
+                }
+                Some(Ok(f)) => {
+                    if let Ok(d) = f.into_data() {
+                        pending_len += d.len();
+                        pending.push(d);
+                    }
+                }
+            }
+            if pending_len >= PUT_FLUSH_BYTES {
+                let bufs = std::mem::take(&mut pending);
+                pending_len = 0;
+                let (loc2, v2, w2) = (loc.clone(), verify.take(), w.take());
+                let nw =
+                    tokio::task::spawn_blocking(move || -> Result<ObjWriter, ais_fs::Error> {
+                        let mut w = match w2 {
+                            Some(w) => w,
+                            None => ObjWriter::create_verified(&loc2, ty, v2)?,
+                        };
+                        for b in &bufs {
+                            w.write(b)?;
+                        }
+                        Ok(w)
+                    })
+                    .await
+                    .map_err(join_err)?
+                    .map_err(|e| self.fs_err(e))?;
+                w = Some(nw);
+            }
+        }
+        let versioning = props.versioning.enabled;
+        let locks = self.locks.clone();
+        let cname = bck.cname_obj(&obj);
+        let lom = tokio::task::spawn_blocking(move || -> Result<Lom, ais_fs::Error> {
+            let mut w = match w {
+                Some(w) => w,
+                None => ObjWriter::create_verified(&loc, ty, verify)?,
+            };
+            for b in &pending {
+                w.write(b)?;
+            }
+            let _g = Target::lock_for(&locks, digest)
+                .lock()
+                .expect("object lock");
+            let version = if versioning {
+                match ais_fs::load_lom(&loc.fqn, &cname) {
+                    Ok(old) => (old.version.parse::<u64>().unwrap_or(0) + 1).to_string(),
+                    Err(_) => "1".to_string(),
+                }
+            } else {
+                String::new()
+            };
+            w.commit(
+                Lom {
+                    atime_ns: atime,
+                    version,
+                    custom,
+                    ..Default::default()
+                },
+                expect_size,
+            )
+        })
+        .await
+        .map_err(join_err)?
+        .map_err(|e| self.fs_err(e))?;
+        let mut r = web::ok();
+        attr_headers(r.headers_mut(), &lom)?;
+        Ok(r)
+    }
+
+    pub(super) async fn delete_obj(
+        self: &Arc<Self>,
+        req: &Req,
+        bck: Bck,
+        obj: String,
+    ) -> Result<Resp, Error> {
+        self.check_redirected(req)?;
+        self.bprops(&bck)?;
+        ais_core::name::validate_obj_name(&obj, false)?;
+        let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
+        let loc = self.mps.locate_digest(&bck, &obj, digest);
+        let cname = bck.cname_obj(&obj);
+        let locks = self.locks.clone();
+        tokio::task::spawn_blocking(move || {
+            let _g = Target::lock_for(&locks, digest)
+                .lock()
+                .expect("object lock");
+            ais_fs::delete_object(&loc, &cname)
+        })
+        .await
+        .map_err(join_err)?
+        .map_err(|e| self.fs_err(e))?;
+        Ok(web::ok())
+    }
+
+    pub(super) async fn patch_obj(
+        self: &Arc<Self>,
+        req: &mut Req,
+        bck: Bck,
+        obj: String,
+    ) -> Result<Resp, Error> {
+        self.check_redirected(req)?;
+        self.bprops(&bck)?;
+        ais_core::name::validate_obj_name(&obj, false)?;
+        let msg = ais_core::wire::ActMsg::parse(&req.read_body().await?)?;
+        let kv: BTreeMap<String, String> = serde_json::from_value(msg.value)
+            .map_err(|e| Error::bad_request(format!("invalid custom metadata: {e}")))?;
+        let replace = req.q_bool("set-new-custom");
+        let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
+        let loc = self.mps.locate_digest(&bck, &obj, digest);
+        let cname = bck.cname_obj(&obj);
+        let locks = self.locks.clone();
+        tokio::task::spawn_blocking(move || -> Result<Result<(), Error>, ais_fs::Error> {
+            let _g = Target::lock_for(&locks, digest)
+                .lock()
+                .expect("object lock");
+            let mut lom = ais_fs::load_lom(&loc.fqn, &cname)?;
+            if replace {
+                lom.custom.clear();
+            }
+            lom.custom.extend(kv);
+            let mut total = 0;
+            for (k, v) in &lom.custom {
+                if let Err(e) = check_kv(k, v, &mut total) {
+                    return Ok(Err(e));
+                }
+            }
+            ais_fs::store_lom(&loc.fqn, &cname, &lom)?;
+            Ok(Ok(()))
+        })
+        .await
+        .map_err(join_err)?
+        .map_err(|e| self.fs_err(e))??;
+        Ok(web::ok())
+    }
+}
+
+fn range_is_partial(req: &Req) -> bool {
+    req.method == Method::GET && req.header("range").is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=10-99", 1000), Ok((10, 90)));
+        assert_eq!(parse_range("bytes=-5", 1000), Ok((995, 5)));
+        assert_eq!(parse_range("bytes=100-", 1000), Ok((100, 900)));
+        assert_eq!(parse_range("bytes=990-2000", 1000), Ok((990, 10)));
+        assert_eq!(parse_range("bytes=-5000", 1000), Ok((0, 1000)));
+        for bad in [
+            "bytes=1000-",
+            "bytes=5-1",
+            "bytes=0-1,3-4",
+            "items=0-1",
+            "bytes=x-1",
+            "bytes=-0",
+        ] {
+            assert!(parse_range(bad, 1000).is_err(), "{bad}");
+        }
+        assert!(parse_range("bytes=0-0", 0).is_err());
+        assert_eq!(base36(35), "z");
+        assert_eq!(base36(36), "10");
+    }
+}
