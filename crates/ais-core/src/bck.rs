@@ -278,7 +278,8 @@ mod tests {
 
     #[test]
     fn wire() {
-        let b: Bck = serde_json::from_str(r#"{"name":"x","provider":"ais","namespace":null}"#).unwrap();
+        let b: Bck =
+            serde_json::from_str(r#"{"name":"x","provider":"ais","namespace":null}"#).unwrap();
         assert!(b.namespace.is_global());
         let b: Bck = serde_json::from_str(r#"{"name":"x"}"#).unwrap();
         assert_eq!(b.provider, Provider::Ais);

@@ -212,7 +212,12 @@ mod tests {
     #[test]
     fn streaming_equals_oneshot() {
         let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
-        for t in [CksumType::Xxhash, CksumType::Md5, CksumType::Crc32c, CksumType::Sha256] {
+        for t in [
+            CksumType::Xxhash,
+            CksumType::Md5,
+            CksumType::Crc32c,
+            CksumType::Sha256,
+        ] {
             let mut h = CksumHasher::new(t).unwrap();
             for ch in data.chunks(333) {
                 h.update(ch);

@@ -268,7 +268,9 @@ impl LocalConfig {
     /// Checks the fields a node needs; `is_target` requires at least one mountpath.
     pub fn validate(&self, is_target: bool) -> Result<(), Error> {
         if self.host_net.port == 0 {
-            return Err(Error::bad_request("local config: host_net.port must be set"));
+            return Err(Error::bad_request(
+                "local config: host_net.port must be set",
+            ));
         }
         if self.confdir.is_empty() {
             return Err(Error::bad_request("local config: confdir must be set"));
@@ -305,10 +307,14 @@ impl ClusterConfig {
     /// Checks the cluster config.
     pub fn validate(&self) -> Result<(), Error> {
         if self.proxy.primary_url.is_empty() {
-            return Err(Error::bad_request("cluster config: proxy.primary_url must be set"));
+            return Err(Error::bad_request(
+                "cluster config: proxy.primary_url must be set",
+            ));
         }
         if !(1..=32).contains(&self.mirror.copies) {
-            return Err(Error::bad_request("cluster config: mirror.copies must be in 1..32"));
+            return Err(Error::bad_request(
+                "cluster config: mirror.copies must be in 1..32",
+            ));
         }
         Ok(())
     }
@@ -371,7 +377,8 @@ mod tests {
 
     #[test]
     fn cluster_defaults() {
-        let c: ClusterConfig = serde_json::from_str(r#"{"proxy":{"primary_url":"http://x"}}"#).unwrap();
+        let c: ClusterConfig =
+            serde_json::from_str(r#"{"proxy":{"primary_url":"http://x"}}"#).unwrap();
         assert_eq!(c.checksum.ty, CksumType::Xxhash);
         assert!(c.versioning.enabled);
         assert!(c.validate().is_ok());

@@ -50,7 +50,13 @@ mod tests {
         assert!(validate_node_id("TaXkLmNo").is_ok());
         assert!(validate_node_id("xYzt51081").is_ok());
         assert!(validate_node_id("a-b_c123").is_ok());
-        for bad in ["short", "1abcdefgh", "abcdefg-", "abc defgh", &"a".repeat(32)] {
+        for bad in [
+            "short",
+            "1abcdefgh",
+            "abcdefg-",
+            "abc defgh",
+            &"a".repeat(32),
+        ] {
             assert!(validate_node_id(bad).is_err(), "{bad}");
         }
         let id = gen_node_id(&[0, 51, 52, 200, 7, 9, 100, 255]);

@@ -70,11 +70,22 @@ mod tests {
 
     #[test]
     fn check() {
-        let ok = ["a", "a/b/c", "ünï/çødé", "with space", "a./.b", "x/.hidden", "...", "a//b"];
+        let ok = [
+            "a",
+            "a/b/c",
+            "ünï/çødé",
+            "with space",
+            "a./.b",
+            "x/.hidden",
+            "...",
+            "a//b",
+        ];
         for n in ok {
             assert!(validate_obj_name(n, false).is_ok(), "{n}");
         }
-        let bad = ["", ".", "..", "a/../b", "a/./b", "../x", "~/x", "a/", "a\0b"];
+        let bad = [
+            "", ".", "..", "a/../b", "a/./b", "../x", "~/x", "a/", "a\0b",
+        ];
         for n in bad {
             assert!(validate_obj_name(n, false).is_err(), "{n:?}");
         }

@@ -26,8 +26,12 @@ pub mod str_int {
             N(()),
         }
         match Either::deserialize(d)? {
-            Either::I(i) => T::try_from(i as i128).map_err(|_| serde::de::Error::custom("integer out of range")),
-            Either::U(u) => T::try_from(u as i128).map_err(|_| serde::de::Error::custom("integer out of range")),
+            Either::I(i) => {
+                T::try_from(i as i128).map_err(|_| serde::de::Error::custom("integer out of range"))
+            }
+            Either::U(u) => {
+                T::try_from(u as i128).map_err(|_| serde::de::Error::custom("integer out of range"))
+            }
             Either::S(s) if s.is_empty() => Ok(T::default()),
             Either::S(s) => s
                 .parse()
@@ -66,7 +70,10 @@ mod tests {
 
     #[test]
     fn str_ints() {
-        assert_eq!(serde_json::to_string(&V { v: 17 }).unwrap(), r#"{"v":"17"}"#);
+        assert_eq!(
+            serde_json::to_string(&V { v: 17 }).unwrap(),
+            r#"{"v":"17"}"#
+        );
         for s in [r#"{"v":"17"}"#, r#"{"v":17}"#] {
             assert_eq!(serde_json::from_str::<V>(s).unwrap(), V { v: 17 });
         }

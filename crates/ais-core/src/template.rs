@@ -42,7 +42,10 @@ impl Template {
                     if !(2..=3).contains(&parts.len()) {
                         return Err(bad("expecting {start..end[..step]}"));
                     }
-                    let num = |p: &str| p.parse::<u64>().map_err(|_| bad("range bounds must be non-negative integers"));
+                    let num = |p: &str| {
+                        p.parse::<u64>()
+                            .map_err(|_| bad("range bounds must be non-negative integers"))
+                    };
                     let start = num(parts[0])?;
                     let end = num(parts[1])?;
                     let step = if parts.len() == 3 { num(parts[2])? } else { 1 };
@@ -54,11 +57,17 @@ impl Template {
                     } else {
                         0
                     };
-                    let r = Range { start, end, step, width };
+                    let r = Range {
+                        start,
+                        end,
+                        step,
+                        width,
+                    };
                     match prefix {
                         None => prefix = Some(std::mem::take(&mut lit)),
                         Some(_) => {
-                            let last: &mut (Range, String) = ranges.last_mut().expect("a range precedes");
+                            let last: &mut (Range, String) =
+                                ranges.last_mut().expect("a range precedes");
                             last.1 = std::mem::take(&mut lit);
                         }
                     }
@@ -68,7 +77,10 @@ impl Template {
             }
         }
         match prefix {
-            None => Ok(Template { prefix: lit, ranges }),
+            None => Ok(Template {
+                prefix: lit,
+                ranges,
+            }),
             Some(p) => {
                 ranges.last_mut().expect("a range exists").1 = lit;
                 let t = Template { prefix: p, ranges };
@@ -92,7 +104,8 @@ impl Template {
     pub fn expand(&self) -> Vec<String> {
         let mut out = vec![self.prefix.clone()];
         for (r, suffix) in &self.ranges {
-            let mut next = Vec::with_capacity(out.len() * (((r.end - r.start) / r.step + 1) as usize));
+            let mut next =
+                Vec::with_capacity(out.len() * (((r.end - r.start) / r.step + 1) as usize));
             for base in &out {
                 let mut i = r.start;
                 while i <= r.end {
@@ -121,7 +134,12 @@ mod tests {
         assert_eq!(v[0], "tmpl-000");
         assert_eq!(v[49], "tmpl-049");
         let v = Template::parse("a{1..5..2}b{0..1}.tar").unwrap().expand();
-        assert_eq!(v, ["a1b0.tar", "a1b1.tar", "a3b0.tar", "a3b1.tar", "a5b0.tar", "a5b1.tar"]);
+        assert_eq!(
+            v,
+            [
+                "a1b0.tar", "a1b1.tar", "a3b0.tar", "a3b1.tar", "a5b0.tar", "a5b1.tar"
+            ]
+        );
         assert_eq!(Template::parse("plain").unwrap().expand(), ["plain"]);
         assert!(Template::parse("x{5..1}").is_err());
         assert!(Template::parse("x{1..}").is_err());

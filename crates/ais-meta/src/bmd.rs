@@ -94,7 +94,9 @@ impl Bmd {
     pub fn list(&self, provider: Option<Provider>) -> Vec<Bck> {
         let mut v = Vec::new();
         for (p, nss) in &self.providers {
-            let Ok(prov) = Provider::parse(p) else { continue };
+            let Ok(prov) = Provider::parse(p) else {
+                continue;
+            };
             if provider.is_some_and(|want| want != prov) {
                 continue;
             }
@@ -144,7 +146,9 @@ mod tests {
         let b = Bck::new("b1", Provider::Ais).unwrap();
         bmd.add(&b, Bprops::new(Provider::Ais, &cfg, 1, 1)).unwrap();
         assert_eq!(bmd.version, 1);
-        let e = bmd.add(&b, Bprops::new(Provider::Ais, &cfg, 1, 1)).unwrap_err();
+        let e = bmd
+            .add(&b, Bprops::new(Provider::Ais, &cfg, 1, 1))
+            .unwrap_err();
         assert_eq!(e.kind(), ErrKind::BckAlreadyExists);
         assert!(e.to_string().contains("ais://b1"));
         assert_eq!(bmd.list(None), vec![b.clone()]);

@@ -237,8 +237,10 @@ mod tests {
         assert_eq!(j["access"], "18446744073709551615");
         assert_eq!(j["created"], "1717171717000000000");
         assert_eq!(j["provider"], "ais");
-        let u: BpropsToSet =
-            serde_json::from_str(r#"{"mirror":{"enabled":true,"copies":3},"checksum":{"type":"md5"}}"#).unwrap();
+        let u: BpropsToSet = serde_json::from_str(
+            r#"{"mirror":{"enabled":true,"copies":3},"checksum":{"type":"md5"}}"#,
+        )
+        .unwrap();
         p.apply(&u).unwrap();
         assert_eq!(p.checksum.ty, CksumType::Md5);
         assert_eq!(p.mirror.copies, 3);

@@ -18,7 +18,9 @@ mod bprops;
 mod smap;
 
 pub use bmd::Bmd;
-pub use bprops::{ACCESS_ALL, Bprops, BpropsToSet, CksumToSet, MirrorToSet, VersioningToSet, WritePolicy};
+pub use bprops::{
+    ACCESS_ALL, Bprops, BpropsToSet, CksumToSet, MirrorToSet, VersioningToSet, WritePolicy,
+};
 pub use smap::{NetInfo, NodeRole, Smap, Snode, snode_flag};
 
 /// Errors of metadata operations.

@@ -154,7 +154,11 @@ impl Smap {
         if map.get(&node.daemon_id) == Some(&node) {
             return false;
         }
-        if self.proxy_si.as_ref().is_some_and(|p| p.daemon_id == node.daemon_id) {
+        if self
+            .proxy_si
+            .as_ref()
+            .is_some_and(|p| p.daemon_id == node.daemon_id)
+        {
             self.proxy_si = Some(node.clone());
         }
         map.insert(node.daemon_id.clone(), node);
@@ -236,9 +240,19 @@ mod tests {
         for id in ["TaXkLmNo", "TbYpQrSt", "TcZuVwXy"] {
             s.add(Snode::new(id, NodeRole::Target, "h", 1));
         }
-        assert_eq!(s.hrw_target("ais/@#/imagenet/train/0001.jpg").unwrap().daemon_id, "TcZuVwXy");
+        assert_eq!(
+            s.hrw_target("ais/@#/imagenet/train/0001.jpg")
+                .unwrap()
+                .daemon_id,
+            "TcZuVwXy"
+        );
         s.tmap.get_mut("TcZuVwXy").unwrap().flags = snode_flag::MAINTENANCE;
-        assert_ne!(s.hrw_target("ais/@#/imagenet/train/0001.jpg").unwrap().daemon_id, "TcZuVwXy");
+        assert_ne!(
+            s.hrw_target("ais/@#/imagenet/train/0001.jpg")
+                .unwrap()
+                .daemon_id,
+            "TcZuVwXy"
+        );
         assert!(Smap::new("e".into()).hrw_target("x").is_err());
         let mut older = s.clone();
         older.version -= 1;

@@ -87,7 +87,10 @@ mod tests {
     fn spec_vectors() {
         assert_eq!(mix(0), 1_905_207_664_160_064_169);
         assert_eq!(mix(4_573_842), 5_026_071_747_115_404_967);
-        assert_eq!(digest(b"ais/@#/imagenet/train/0001.jpg"), 14_180_536_622_825_319_693);
+        assert_eq!(
+            digest(b"ais/@#/imagenet/train/0001.jpg"),
+            14_180_536_622_825_319_693
+        );
         assert_eq!(digest(b"TaXkLmNo"), 18_171_183_732_999_992_660);
         assert_eq!(digest(b"TbYpQrSt"), 239_271_182_190_139_942);
         assert_eq!(digest(b"TcZuVwXy"), 16_581_514_314_460_970_065);
@@ -112,11 +115,15 @@ mod tests {
     }
 
     fn node_ids(n: usize, salt: u64) -> Vec<u64> {
-        (0..n).map(|i| digest(format!("node{salt}-{i:04}").as_bytes())).collect()
+        (0..n)
+            .map(|i| digest(format!("node{salt}-{i:04}").as_bytes()))
+            .collect()
     }
 
     fn names(k: usize) -> Vec<u64> {
-        (0..k).map(|i| digest(format!("ais/@#/bck/obj-{i:06}").as_bytes())).collect()
+        (0..k)
+            .map(|i| digest(format!("ais/@#/bck/obj-{i:06}").as_bytes()))
+            .collect()
     }
 
     proptest! {

@@ -1,0 +1,108 @@
+//! `cargo xtask <verb>`: the project's chore runner.
+//!
+//! Verbs: `deploy`, `kill` and `status` manage a local playground cluster of
+//! `aisnode` processes on loopback; `test` runs the whole test suite (Rust
+//! unit, integration and end-to-end tests, including the Python SDK ones);
+//! `ci` runs the formatting and lint checks followed by `test`.
+//!
+//! Only `std`, `anyhow` and `serde_json` are used: arguments are parsed by
+//! hand and HTTP probes go over a plain `TcpStream`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod args;
+mod check;
+mod cluster;
+mod http;
+mod proc;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use args::UsageError;
+
+/// Usage text, printed by `cargo xtask help` and on usage errors.
+const USAGE: &str = "\
+usage: cargo xtask <verb> [flags]
+
+verbs:
+  deploy   build aisnode and start a local cluster on 127.0.0.1
+             --proxies P      number of proxies (default 1; proxy-0 is primary)
+             --targets T      number of targets (default 3)
+             --mountpaths M   mountpaths per target (default 2)
+             --dir DIR        cluster data dir (default <repo>/.ais-data)
+             --port BASE      first public port (default 8080); proxy i gets
+                              BASE+i, target j gets BASE+P+j; intra-control
+                              is public+1000, intra-data public+2000
+             --bin PATH       use this aisnode binary instead of building one
+             --debug          build aisnode with the dev profile (default release)
+           prints AIS_ENDPOINT=http://127.0.0.1:<BASE> as its last line
+  kill     stop the cluster started by deploy        [--dir DIR]
+  status   show the nodes of the cluster and health  [--dir DIR]
+  test     build, set up the Python venv and run every test;
+           extra arguments are passed to `cargo test` (e.g. -- --nocapture)
+  ci       cargo fmt --check, cargo clippy -D warnings, test, cargo deny (if installed)
+  help     print this text
+";
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match run(&argv) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if let Some(usage) = err.downcast_ref::<UsageError>() {
+                eprintln!("xtask: {usage}\n");
+                eprint!("{USAGE}");
+                ExitCode::from(2)
+            } else {
+                eprintln!("xtask: error: {err:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn run(argv: &[String]) -> anyhow::Result<()> {
+    let Some((verb, rest)) = argv.split_first() else {
+        return Err(UsageError("missing verb".to_owned()).into());
+    };
+    // `test` passes everything through to `cargo test`, so its `--help` is cargo's.
+    if verb != "test" && rest.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{USAGE}");
+        return Ok(());
+    }
+    match verb.as_str() {
+        "deploy" => cluster::deploy(rest),
+        "kill" => cluster::kill(rest),
+        "status" => cluster::status(rest),
+        "test" => check::test(rest),
+        "ci" => check::ci(rest),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(UsageError(format!("unknown verb `{other}`")).into()),
+    }
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn repo_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// Cargo's target directory, honouring `CARGO_TARGET_DIR` (relative values
+/// are taken relative to the repo root, where every cargo command is run).
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => repo_root().join(dir),
+        _ => repo_root().join("target"),
+    }
+}
+
+/// The cargo executable: the one that launched us if known.
+fn cargo() -> std::process::Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.current_dir(repo_root());
+    cmd
+}
