@@ -6,7 +6,8 @@ use crate::err::Error;
 /// never make us build unbounded paths (S3 allows 1024; on-disk names longer than this are refused).
 pub const OBJ_NAME_LEN_MAX: usize = 3072;
 
-/// Longest single path component of an object name (a file-system limit).
+/// Longest path component stored as-is on disk (a file-system limit); objects with a longer
+/// component are stored under a hashed name (see `ais-fs`).
 pub const OBJ_NAME_COMPONENT_LEN_MAX: usize = 255;
 
 /// Validates an object name for GET/PUT/DELETE/PATCH (a trailing `/` is refused) or, with
@@ -55,11 +56,6 @@ fn check_components(name: &str, what: &str) -> Result<(), Error> {
                 "{what} \"{name}\" is invalid: must not contain \".\" or \"..\" path components"
             )));
         }
-        if c.len() > OBJ_NAME_COMPONENT_LEN_MAX {
-            return Err(Error::bad_request(format!(
-                "{what} is invalid: path component longer than {OBJ_NAME_COMPONENT_LEN_MAX} bytes"
-            )));
-        }
     }
     Ok(())
 }
@@ -90,7 +86,8 @@ mod tests {
             assert!(validate_obj_name(n, false).is_err(), "{n:?}");
         }
         assert!(validate_obj_name("dir/", true).is_ok());
-        assert!(validate_obj_name(&"a".repeat(256), false).is_err());
+        assert!(validate_obj_name(&"a".repeat(1024), false).is_ok());
+        assert!(validate_obj_name(&"a".repeat(OBJ_NAME_LEN_MAX + 1), false).is_err());
         assert!(validate_obj_name(&"a/".repeat(2000), false).is_err());
         assert_eq!(validate_prefix("abc*").unwrap(), "abc");
         assert!(validate_prefix("a/../").is_err());

@@ -29,6 +29,25 @@ pub struct Location {
     pub fqn: PathBuf,
     /// Object name.
     pub obj_name: String,
+    /// Whether the on-disk name is the hash of the object name (a path component is too long
+    /// for the file system); the real name is then kept in the object's metadata.
+    pub hashed: bool,
+}
+
+/// Prefix of hashed on-disk names of objects with over-long path components.
+pub const HASHED_NAME_PREFIX: &str = ".x";
+
+/// Whether `obj` must be stored under a hashed name.
+pub fn needs_hashed_name(obj: &str) -> bool {
+    obj.split('/')
+        .any(|c| c.len() > ais_core::name::OBJ_NAME_COMPONENT_LEN_MAX)
+}
+
+/// The hashed on-disk name: `.x` + hex SHA-256 of the object name.
+pub fn hashed_name(obj: &str) -> String {
+    let c =
+        ais_core::Cksum::of(ais_core::CksumType::Sha256, obj.as_bytes()).expect("sha256 hasher");
+    format!("{HASHED_NAME_PREFIX}{}", c.value)
 }
 
 /// The set of available mountpaths of a target, in a fixed order.
@@ -97,12 +116,18 @@ impl Mountpaths {
         let mp = self.hrw(d);
         let bck_dir = bucket_dir(&mp.path, bck);
         let mut fqn = bck_dir.join(CT_OBJ);
-        fqn.push(obj);
+        let hashed = needs_hashed_name(obj);
+        if hashed {
+            fqn.push(hashed_name(obj));
+        } else {
+            fqn.push(obj);
+        }
         Location {
             mountpath: mp.path.clone(),
             bck_dir,
             fqn,
             obj_name: obj.to_string(),
+            hashed,
         }
     }
 

@@ -33,7 +33,10 @@ mod lom;
 mod walk;
 mod write;
 
-pub use layout::{CT_OBJ, CT_WORK, Location, Mountpath, Mountpaths, bucket_dir};
+pub use layout::{
+    CT_OBJ, CT_WORK, HASHED_NAME_PREFIX, Location, Mountpath, Mountpaths, bucket_dir, hashed_name,
+    needs_hashed_name,
+};
 pub use lom::{LOM_XATTR, Lom};
 pub use walk::{WalkEntry, walk_bucket};
 pub use write::{ObjWriter, delete_object, destroy_bucket, load_lom, store_lom};

@@ -3,7 +3,7 @@
 //!
 //! Encoding (all integers big-endian):
 //! `u8 format(=1) | u64 xxh64(payload, SEED) | payload`, payload =
-//! `u64 size | i64 atime_ns | u8 cksum_type | str cksum | str version | u16 n | n x (str key, str value)`
+//! `u64 size | i64 atime_ns | u8 cksum_type | str cksum | str version | u16 n | n x (str key, str value) | str long_name`
 //! where `str` = `u16 len | bytes`.
 
 use ais_core::{Cksum, CksumType};
@@ -27,6 +27,8 @@ pub struct Lom {
     pub version: String,
     /// Custom metadata.
     pub custom: BTreeMap<String, String>,
+    /// The object's name, kept only when it is stored under a hashed on-disk name.
+    pub long_name: Option<String>,
 }
 
 impl Lom {
@@ -51,6 +53,7 @@ impl Lom {
             put_str(&mut p, k);
             put_str(&mut p, v);
         }
+        put_str(&mut p, self.long_name.as_deref().unwrap_or(""));
         let mut out = Vec::with_capacity(9 + p.len());
         out.push(FORMAT);
         out.extend_from_slice(&ais_placement::digest(&p).to_be_bytes());
@@ -85,7 +88,9 @@ impl Lom {
             let v = r.str()?;
             custom.insert(k, v);
         }
+        let long_name = Some(r.str()?).filter(|s| !s.is_empty());
         Ok(Lom {
+            long_name,
             size,
             atime_ns,
             cksum,
@@ -155,13 +160,13 @@ mod tests {
         #[test]
         fn roundtrip(size in any::<u64>(), at in any::<i64>(), v in ".{0,20}",
                      kv in proptest::collection::btree_map(".{1,10}", ".{0,10}", 0..5), ck in proptest::option::of("[0-9a-f]{16}")) {
-            let l = Lom { size, atime_ns: at, cksum: ck.map(|value| Cksum { ty: CksumType::Xxhash, value }), version: v, custom: kv };
+            let l = Lom { size, atime_ns: at, cksum: ck.map(|value| Cksum { ty: CksumType::Xxhash, value }), version: v, custom: kv, long_name: None };
             prop_assert_eq!(Lom::decode(&l.encode()).unwrap(), l);
         }
 
         #[test]
         fn corruption_detected(flip in 9usize..40, bit in 0u8..8) {
-            let l = Lom { size: 1234, atime_ns: 5, cksum: Some(Cksum { ty: CksumType::Md5, value: "ab".repeat(16) }), version: "3".into(), custom: Default::default() };
+            let l = Lom { size: 1234, atime_ns: 5, cksum: Some(Cksum { ty: CksumType::Md5, value: "ab".repeat(16) }), version: "3".into(), custom: Default::default(), long_name: Some("x".repeat(1000)) };
             let mut e = l.encode();
             let i = flip.min(e.len() - 1);
             e[i] ^= 1 << bit;

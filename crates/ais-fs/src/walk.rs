@@ -25,10 +25,44 @@ pub fn walk_bucket(
         return Ok(out);
     }
     match walk(obj_dir, "", prefix, after, limit, &mut out) {
-        Ok(_) => Ok(out),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(out),
-        Err(e) => Err(e),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
     }
+    // Objects stored under hashed names (over-long path components) live at the top level;
+    // their real names come from metadata and are merged into the order here.
+    let mut hashed = Vec::new();
+    for e in std::fs::read_dir(obj_dir)? {
+        let e = e?;
+        let Some(fname) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if !is_hashed_name(&fname) || !e.file_type()?.is_file() {
+            continue;
+        }
+        let fqn = e.path();
+        let name = match crate::load_lom(&fqn, &fname) {
+            Ok(lom) => lom.long_name.unwrap_or(fname),
+            Err(_) => fname,
+        };
+        if name.starts_with(prefix) && name.as_str() > after {
+            hashed.push(WalkEntry { name, fqn });
+        }
+    }
+    if !hashed.is_empty() {
+        out.extend(hashed);
+        out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        out.truncate(limit);
+    }
+    Ok(out)
+}
+
+fn is_hashed_name(n: &str) -> bool {
+    n.len() == crate::HASHED_NAME_PREFIX.len() + 64
+        && n.starts_with(crate::HASHED_NAME_PREFIX)
+        && n.as_bytes()[2..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
 }
 
 fn walk(
@@ -46,6 +80,9 @@ fn walk(
             continue; // not UTF-8: not an object we wrote
         };
         let is_dir = e.file_type()?.is_dir();
+        if rel.is_empty() && !is_dir && is_hashed_name(&name) {
+            continue; // merged by walk_bucket
+        }
         // sort key: a directory sorts as "name/", so DFS order equals full-name order
         ents.push(if is_dir {
             (name + "/", true)

@@ -117,6 +117,7 @@ impl ObjWriter {
         }
         lom.size = self.size;
         lom.cksum = cksum;
+        lom.long_name = self.loc.hashed.then(|| self.loc.obj_name.clone());
         self.file
             .sync_all()
             .map_err(|e| Error::io(self.work.display(), e))?;
@@ -353,6 +354,46 @@ mod tests {
         put("c/d").unwrap();
         assert!(matches!(put("c"), Err(Error::NameConflict(_))));
         put("a").unwrap(); // overwrite ok
+    }
+
+    #[test]
+    fn long_names() {
+        let (_d, mps, b) = setup();
+        let long = format!("dir/{}", "z".repeat(1024));
+        let names = ["a", long.as_str(), "dir/b", "zz"];
+        for n in names {
+            let loc = mps.locate(&b, n);
+            assert_eq!(loc.hashed, n == long);
+            let mut w = ObjWriter::create(&loc, CksumType::Xxhash).unwrap();
+            w.write(n.as_bytes()).unwrap();
+            w.commit(Lom::default(), None).unwrap();
+            let lom = load_lom(&loc.fqn, n).unwrap();
+            assert_eq!(lom.long_name.as_deref(), (n == long).then_some(n));
+        }
+        let mut all: Vec<String> = Vec::new();
+        for (_, dir) in mps.obj_dirs(&b) {
+            all.extend(
+                crate::walk_bucket(&dir, "", "", 100)
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.name),
+            );
+        }
+        all.sort();
+        assert_eq!(all, ["a", "dir/b", long.as_str(), "zz"]);
+        let mut paged = Vec::new();
+        for (_, dir) in mps.obj_dirs(&b) {
+            paged.extend(
+                crate::walk_bucket(&dir, "dir/", "dir/b", 1)
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.name),
+            );
+        }
+        assert_eq!(paged, [long.as_str()]);
+        let loc = mps.locate(&b, &long);
+        delete_object(&loc, &long).unwrap();
+        assert!(!loc.fqn.exists());
     }
 
     #[test]

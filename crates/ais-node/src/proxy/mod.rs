@@ -318,7 +318,7 @@ impl Proxy {
     }
 
     /// Redirects an object request to its HRW target: 301 for GET, 307 otherwise.
-    fn redirect(&self, req: &Req) -> Result<Resp, Error> {
+    fn redirect(&self, req: &mut Req) -> Result<Resp, Error> {
         let bname = req.items.get(1).map(String::as_str).unwrap_or("");
         if bname.is_empty() {
             return Err(Error::bad_request("missing bucket name"));
@@ -370,6 +370,9 @@ impl Proxy {
         } else {
             StatusCode::TEMPORARY_REDIRECT
         };
+        if matches!(req.method, Method::PUT | Method::POST | Method::PATCH) {
+            drain(req.body.take());
+        }
         let mut r = web::status(web::ok(), code);
         r.headers_mut().insert(
             http::header::LOCATION,
@@ -427,6 +430,26 @@ pub(crate) async fn join_with_retry(
     }
 }
 
+/// Longest time the proxy keeps reading (and discarding) a body it redirected.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Reads and discards a request body in the background. Clients such as Python `requests`
+/// send the whole PUT body before reading the 307; leaving it unread would make the connection
+/// reset under them (and break keep-alive). Bounded by [`DRAIN_TIMEOUT`]; nothing is buffered.
+fn drain(body: Option<hyper::body::Incoming>) {
+    use http_body_util::BodyExt;
+    let Some(mut body) = body else { return };
+    if http_body::Body::is_end_stream(&body) {
+        return;
+    }
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+            while let Some(Ok(_)) = body.frame().await {}
+        })
+        .await;
+    });
+}
+
 fn creation_time() -> String {
     let s = ais_core::time::rfc3339_nanos(ais_core::time::now_nanos());
     // "2006-01-02 15:04:05"
@@ -447,7 +470,7 @@ impl Handler for Proxy {
                 | Method::HEAD
                 | Method::DELETE
                 | Method::PATCH
-                | Method::POST => self.redirect(&req),
+                | Method::POST => self.redirect(&mut req),
                 _ => Err(method_not_allowed(&req)),
             },
             "buckets" => self.handle_buckets(&mut req).await,

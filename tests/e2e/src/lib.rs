@@ -1,0 +1,223 @@
+//! End-to-end test support: one real `aisnode` cluster on loopback shared by every test in the
+//! binary, plus small helpers (deterministic data, raw HTTP for requests that HTTP libraries
+//! would "fix", bounded polling).
+//!
+//! The cluster is started through `xtask deploy` (the same code path as the README's playground)
+//! with `AIS_PARENT_PID` set, so the nodes exit on their own when the test process ends. Data
+//! lives under `target/e2e/<pid>/`; directories of dead runs are removed at start.
+//!
+//! Binaries: `AISNODE_BIN` and `AIS_XTASK_BIN` (set by `cargo xtask test`), else
+//! `target/debug/{aisnode,xtask}`.
+
+use anyhow::{Context, Result, bail};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Proxies in the shared cluster.
+pub const PROXIES: usize = 1;
+/// Targets in the shared cluster.
+pub const TARGETS: usize = 3;
+/// Mountpaths per target.
+pub const MOUNTPATHS: usize = 2;
+
+/// A running cluster.
+#[derive(Debug)]
+pub struct Cluster {
+    /// `http://127.0.0.1:PORT` of the primary proxy.
+    pub endpoint: String,
+    /// Data directory (node dirs `proxy-0/`, `target-N/`).
+    pub dir: PathBuf,
+}
+
+fn repo_root() -> PathBuf {
+    std::env::var_os("AIS_REPO_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
+fn bin(env: &str, name: &str) -> Result<PathBuf> {
+    let p = std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("debug").join(name));
+    if !p.exists() {
+        bail!(
+            "{} not found at {} (run `cargo xtask test`, or `cargo build -p aisnode -p xtask` first)",
+            name,
+            p.display()
+        );
+    }
+    Ok(p)
+}
+
+/// Whether the ports a cluster at `base` needs are free.
+fn ports_free(base: u16) -> bool {
+    let n = (PROXIES + TARGETS) as u16;
+    (0..n).all(|i| {
+        [0u16, 1000, 2000]
+            .iter()
+            .all(|off| TcpListener::bind(("127.0.0.1", base + i + off)).is_ok())
+    })
+}
+
+fn clean_stale(root: &Path) {
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Ok(pid) = name.parse::<u32>() {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+impl Cluster {
+    /// Deploys a cluster of [`PROXIES`] proxies and [`TARGETS`] targets.
+    pub fn deploy() -> Result<Cluster> {
+        let aisnode = bin("AISNODE_BIN", "aisnode")?;
+        let xtask = bin("AIS_XTASK_BIN", "xtask")?;
+        let root = target_dir().join("e2e");
+        clean_stale(&root);
+        let pid = std::process::id();
+        let dir = root.join(pid.to_string());
+        // Pick a base port below the ephemeral range; retry on a race with another process.
+        let mut last_err = String::new();
+        for attempt in 0..20u32 {
+            let base =
+                20_000 + ((pid.wrapping_mul(7919).wrapping_add(attempt * 131)) % 9_000) as u16;
+            if !ports_free(base) {
+                continue;
+            }
+            let out = Command::new(&xtask)
+                .args(["deploy", "--bin"])
+                .arg(&aisnode)
+                .arg("--dir")
+                .arg(&dir)
+                .args(["--port", &base.to_string()])
+                .args([
+                    "--proxies",
+                    &PROXIES.to_string(),
+                    "--targets",
+                    &TARGETS.to_string(),
+                ])
+                .args(["--mountpaths", &MOUNTPATHS.to_string()])
+                .env("AIS_PARENT_PID", pid.to_string())
+                .output()
+                .context("run xtask deploy")?;
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            if out.status.success() {
+                let ep = stdout
+                    .lines()
+                    .last()
+                    .and_then(|l| l.strip_prefix("AIS_ENDPOINT="))
+                    .context("xtask deploy did not print AIS_ENDPOINT last")?;
+                return Ok(Cluster {
+                    endpoint: ep.to_string(),
+                    dir,
+                });
+            }
+            last_err = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+            if !last_err.contains("already in use") {
+                break;
+            }
+        }
+        bail!("could not deploy a test cluster:\n{last_err}")
+    }
+
+    /// The mountpath directories of every target.
+    pub fn mountpaths(&self) -> Vec<PathBuf> {
+        let mut v = Vec::new();
+        for t in 0..TARGETS {
+            for m in 1..=MOUNTPATHS {
+                v.push(self.dir.join(format!("target-{t}")).join(format!("mp{m}")));
+            }
+        }
+        v
+    }
+}
+
+/// The cluster shared by all tests of this binary (deployed on first use).
+pub fn shared() -> &'static Cluster {
+    static C: OnceLock<Cluster> = OnceLock::new();
+    C.get_or_init(|| match Cluster::deploy() {
+        Ok(c) => c,
+        Err(e) => panic!("e2e cluster: {e:#}"),
+    })
+}
+
+/// A unique bucket name for one test.
+pub fn bucket_name(test: &str) -> String {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).expect("OS random source");
+    format!("{test}-{:08x}", u32::from_le_bytes(b))
+}
+
+/// Deterministic pseudo-random bytes (xorshift64*) for object `i` of a test.
+pub fn data(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut v = Vec::with_capacity(len + 8);
+    while v.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        v.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+/// Polls `f` every `step` until it returns `Some` or `timeout` passes.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, step: Duration, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(step).await;
+    }
+}
+
+/// Sends one raw HTTP/1.1 request (bytes as given: no path normalization) and returns
+/// (status, headers, body). `body_sent` may be shorter than the declared Content-Length to
+/// simulate a client that dies mid-upload (the connection is then closed).
+pub async fn raw_http(
+    addr: &str,
+    head: &str,
+    body_sent: &[u8],
+    expect_reply: bool,
+) -> Result<(u16, String, Vec<u8>)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(head.as_bytes()).await?;
+    s.write_all(body_sent).await?;
+    if !expect_reply {
+        s.shutdown().await?;
+        drop(s);
+        return Ok((0, String::new(), Vec::new()));
+    }
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut buf)).await??;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (h, _) = text.split_once("\r\n\r\n").context("no header end")?;
+    let status = h.split(' ').nth(1).context("no status")?.parse()?;
+    let hlen = h.len() + 4;
+    Ok((status, h.to_string(), buf[hlen..].to_vec()))
+}
