@@ -46,7 +46,7 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// AIS error body (message only, when the reply was not JSON).
-        body: ErrorBody,
+        body: Box<ErrorBody>,
     },
     /// Connection or protocol failure.
     #[error("transport: {0}")]
@@ -231,11 +231,13 @@ impl Client {
         let text = hdr_err
             .map(String::into_bytes)
             .unwrap_or_else(|| b.to_vec());
-        let body = serde_json::from_slice::<ErrorBody>(&text).unwrap_or_else(|_| ErrorBody {
-            message: String::from_utf8_lossy(&text).into_owned(),
-            status,
-            ..Default::default()
-        });
+        let body = Box::new(
+            serde_json::from_slice::<ErrorBody>(&text).unwrap_or_else(|_| ErrorBody {
+                message: String::from_utf8_lossy(&text).into_owned(),
+                status,
+                ..Default::default()
+            }),
+        );
         Err(Error::Http { status, body })
     }
 

@@ -79,7 +79,7 @@ impl Lom {
         let atime_ns = r.u64()? as i64;
         let ty = CksumType::from_code(r.u8()?).ok_or("bad checksum type")?;
         let value = r.str()?;
-        let cksum = (ty != CksumType::None).then(|| Cksum { ty, value });
+        let cksum = (ty != CksumType::None).then_some(Cksum { ty, value });
         let version = r.str()?;
         let n = r.u16()?;
         let mut custom = BTreeMap::new();

@@ -96,24 +96,24 @@ impl ObjWriter {
     /// atime and custom metadata; size and checksum are filled in. With `expect_size`, a short
     /// or long body is an error.
     pub fn commit(mut self, mut lom: Lom, expect_size: Option<u64>) -> Result<Lom, Error> {
-        if let Some(n) = expect_size {
-            if n != self.size {
-                return Err(Error::Checksum(ais_core::Error::bad_request(format!(
-                    "{}: size mismatch: received {} bytes, expected {n}",
-                    self.loc.obj_name, self.size
-                ))));
-            }
+        if let Some(n) = expect_size
+            && n != self.size
+        {
+            return Err(Error::Checksum(ais_core::Error::bad_request(format!(
+                "{}: size mismatch: received {} bytes, expected {n}",
+                self.loc.obj_name, self.size
+            ))));
         }
         let cksum = self.hasher.take().map(CksumHasher::finish);
-        if let Some((want, h)) = self.verify.take() {
-            if want.ty != CksumType::None {
-                let got = match h {
-                    Some(h) => h.finish(),
-                    None => cksum.clone().expect("same type as the stored checksum"),
-                };
-                got.verify(&want, &self.loc.obj_name)
-                    .map_err(Error::Checksum)?;
-            }
+        if let Some((want, h)) = self.verify.take()
+            && want.ty != CksumType::None
+        {
+            let got = match h {
+                Some(h) => h.finish(),
+                None => cksum.clone().expect("same type as the stored checksum"),
+            };
+            got.verify(&want, &self.loc.obj_name)
+                .map_err(Error::Checksum)?;
         }
         lom.size = self.size;
         lom.cksum = cksum;

@@ -107,13 +107,13 @@ impl Jobs {
     /// Marks a job finished with per-target counters and errors.
     pub(crate) fn finish(&self, id: &str, stats: BTreeMap<String, SnapStats>, errs: Vec<String>) {
         let mut g = self.inner.lock().expect("jobs lock");
-        if let Some(j) = g.jobs.get_mut(id) {
-            if j.end_ns == 0 {
-                j.end_ns = ais_core::time::now_nanos();
-                j.stats = stats;
-                if !errs.is_empty() {
-                    j.err = errs.join("; ");
-                }
+        if let Some(j) = g.jobs.get_mut(id)
+            && j.end_ns == 0
+        {
+            j.end_ns = ais_core::time::now_nanos();
+            j.stats = stats;
+            if !errs.is_empty() {
+                j.err = errs.join("; ");
             }
         }
         g.finished.push_back(id.to_string());
@@ -155,7 +155,7 @@ impl Jobs {
             .filter(|j| !only_running || j.end_ns == 0)
             .cloned()
             .collect();
-        v.sort_by(|a, b| b.start_ns.cmp(&a.start_ns));
+        v.sort_by_key(|j| std::cmp::Reverse(j.start_ns));
         v
     }
 }

@@ -152,15 +152,15 @@ impl Proxy {
     fn apply(&self, msg: MetasyncMsg) -> Result<(), Error> {
         let mut smap = None;
         let mut bmd = None;
-        if let Some(s) = msg.smap {
-            if self.smap().check_newer(&s).map_err(crate::err::from_meta)? {
-                smap = Some(s);
-            }
+        if let Some(s) = msg.smap
+            && self.smap().check_newer(&s).map_err(crate::err::from_meta)?
+        {
+            smap = Some(s);
         }
-        if let Some(b) = msg.bmd {
-            if self.bmd().check_newer(&b).map_err(crate::err::from_meta)? {
-                bmd = Some(b);
-            }
+        if let Some(b) = msg.bmd
+            && self.bmd().check_newer(&b).map_err(crate::err::from_meta)?
+        {
+            bmd = Some(b);
         }
         self.commit(smap, bmd)
             .map_err(|e| Error::internal(e.to_string()))

@@ -147,10 +147,10 @@ impl Target {
         let mut removed = Vec::new();
         {
             let _g = self.apply_lock.lock().expect("apply lock");
-            if let Some(s) = msg.smap {
-                if self.smap().check_newer(&s).map_err(crate::err::from_meta)? {
-                    *self.smap.write().expect("smap lock") = Arc::new(s);
-                }
+            if let Some(s) = msg.smap
+                && self.smap().check_newer(&s).map_err(crate::err::from_meta)?
+            {
+                *self.smap.write().expect("smap lock") = Arc::new(s);
             }
             if let Some(b) = msg.bmd {
                 let old = self.bmd();

@@ -128,6 +128,10 @@ fn base36(mut n: u64) -> String {
     String::from_utf8(v).expect("ascii")
 }
 
+/// What the blocking part of a GET found: metadata, the byte range (or why it is invalid) and
+/// the bytes or an open file to stream them from.
+type Opened = (Lom, Result<(u64, u64), ()>, GetBody);
+
 enum GetBody {
     Inline(Vec<u8>),
     Stream(std::fs::File),
@@ -149,44 +153,42 @@ impl Target {
         let loc = self.mps.locate(&bck, &obj);
         let cname = bck.cname_obj(&obj);
         let range_hdr = req.header("range").map(str::to_string);
-        let r = tokio::task::spawn_blocking(
-            move || -> Result<(Lom, Result<(u64, u64), ()>, GetBody), ais_fs::Error> {
-                let lom = ais_fs::load_lom(&loc.fqn, &cname)?;
-                let mut f = std::fs::File::open(&loc.fqn).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => ais_fs::Error::NotFound(cname.clone()),
-                    _ => ais_fs::Error::Io(cname.clone(), e),
-                })?;
-                let len = f
-                    .metadata()
-                    .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?
-                    .len();
-                if len != lom.size {
-                    return Err(ais_fs::Error::CorruptMeta(
-                        cname,
-                        "size differs from stored metadata",
-                    ));
-                }
-                let range = match &range_hdr {
-                    None => Ok((0, len)),
-                    Some(h) => parse_range(h, len),
-                };
-                let Ok((start, n)) = range else {
-                    return Ok((lom, range, GetBody::Inline(Vec::new())));
-                };
-                if start > 0 {
-                    f.seek(SeekFrom::Start(start))
-                        .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
-                }
-                if n <= GET_INLINE_BYTES {
-                    let mut buf = vec![0u8; n as usize];
-                    f.read_exact(&mut buf)
-                        .map_err(|e| ais_fs::Error::Io(cname, e))?;
-                    Ok((lom, range, GetBody::Inline(buf)))
-                } else {
-                    Ok((lom, range, GetBody::Stream(f)))
-                }
-            },
-        )
+        let r = tokio::task::spawn_blocking(move || -> Result<Opened, ais_fs::Error> {
+            let lom = ais_fs::load_lom(&loc.fqn, &cname)?;
+            let mut f = std::fs::File::open(&loc.fqn).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => ais_fs::Error::NotFound(cname.clone()),
+                _ => ais_fs::Error::Io(cname.clone(), e),
+            })?;
+            let len = f
+                .metadata()
+                .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?
+                .len();
+            if len != lom.size {
+                return Err(ais_fs::Error::CorruptMeta(
+                    cname,
+                    "size differs from stored metadata",
+                ));
+            }
+            let range = match &range_hdr {
+                None => Ok((0, len)),
+                Some(h) => parse_range(h, len),
+            };
+            let Ok((start, n)) = range else {
+                return Ok((lom, range, GetBody::Inline(Vec::new())));
+            };
+            if start > 0 {
+                f.seek(SeekFrom::Start(start))
+                    .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
+            }
+            if n <= GET_INLINE_BYTES {
+                let mut buf = vec![0u8; n as usize];
+                f.read_exact(&mut buf)
+                    .map_err(|e| ais_fs::Error::Io(cname, e))?;
+                Ok((lom, range, GetBody::Inline(buf)))
+            } else {
+                Ok((lom, range, GetBody::Stream(f)))
+            }
+        })
         .await
         .map_err(join_err)?;
         let (lom, range, body) = r.map_err(|e| self.fs_err(e))?;
@@ -292,11 +294,11 @@ impl Target {
                 HeaderValue::from_static(bck.provider.as_str()),
             );
         }
-        if has("checksum") {
-            if let Some(c) = &lom.cksum {
-                h.insert(hdr::CKSUM_TYPE, HeaderValue::from_static(c.ty.as_str()));
-                h.insert(hdr::CKSUM_VALUE, hv(&c.value)?);
-            }
+        if has("checksum")
+            && let Some(c) = &lom.cksum
+        {
+            h.insert(hdr::CKSUM_TYPE, HeaderValue::from_static(c.ty.as_str()));
+            h.insert(hdr::CKSUM_VALUE, hv(&c.value)?);
         }
         if has("atime") {
             h.insert(hdr::ATIME, hv(&lom.atime_ns.to_string())?);

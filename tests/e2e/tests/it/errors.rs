@@ -50,9 +50,7 @@ async fn invalid_bucket_names() {
         assert!(e.to_string().contains("invalid"), "{e}");
     }
     // `..` as a bucket name, sent raw (HTTP clients would normalize it away).
-    let head = format!(
-        "POST /v1/buckets/..?provider=ais HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 26\r\nConnection: close\r\n\r\n"
-    );
+    let head = "POST /v1/buckets/..?provider=ais HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 26\r\nConnection: close\r\n\r\n".to_string();
     let (st, _, body) = raw_http(
         host(&shared().endpoint),
         &head,
