@@ -210,12 +210,80 @@ impl Target {
                 web::json(&serde_json::json!({"available": v, "waiting_dd": [], "disabled": []}))
             }
             "config" | "cluster_config" => web::json(&self.cfg.cluster),
+            "node_status" => web::json(&self.node_status()),
             _ => {
                 return Err(Error::new(
                     ErrKind::NotImplemented,
                     format!("target query what={what}: not supported yet"),
                 ));
             }
+        })
+    }
+
+    /// Capacity of every mountpath (`Tcdf` shape), from `statvfs`.
+    fn capacity(&self) -> serde_json::Value {
+        let mut mps = serde_json::Map::new();
+        let (mut used_all, mut avail_all) = (0u64, 0u64);
+        let mut pcts = Vec::new();
+        for m in self.mps.all() {
+            let Ok(st) = rustix::fs::statvfs(m.path.as_str()) else {
+                continue;
+            };
+            let total = st.f_blocks.saturating_mul(st.f_frsize);
+            let avail = st.f_bavail.saturating_mul(st.f_frsize);
+            let used = total.saturating_sub(st.f_bfree.saturating_mul(st.f_frsize));
+            let pct = if total == 0 {
+                0
+            } else {
+                (used * 100 / total) as i32
+            };
+            used_all += used;
+            avail_all += avail;
+            pcts.push(pct);
+            let label = self
+                .cfg
+                .local
+                .fspaths
+                .get(&m.path)
+                .cloned()
+                .unwrap_or_default();
+            mps.insert(
+                m.path.clone(),
+                serde_json::json!({
+                    "mountpath_label": label,
+                    "fs": {"Fs": "", "FsType": "", "FsID": format!("{},{}", st.f_fsid as u32, (st.f_fsid >> 32) as u32)},
+                    "disks": [],
+                    "used": used.to_string(),
+                    "avail": avail.to_string(),
+                    "pct_used": pct,
+                }),
+            );
+        }
+        let n = pcts.len().max(1) as i32;
+        serde_json::json!({
+            "mountpaths": mps,
+            "cs_err": "",
+            "total_used": used_all.to_string(),
+            "total_avail": avail_all.to_string(),
+            "pct_max": pcts.iter().copied().max().unwrap_or(0),
+            "pct_avg": pcts.iter().sum::<i32>() / n,
+            "pct_min": pcts.iter().copied().min().unwrap_or(0),
+        })
+    }
+
+    fn node_status(&self) -> serde_json::Value {
+        serde_json::json!({
+            "snode": self.si,
+            "status": "",
+            "deployment": "dev",
+            "ais_version": crate::VERSION,
+            "build_time": "",
+            "k8s_pod_name": "",
+            "tracker": {},
+            "capacity": self.capacity(),
+            "cluster": {"flags": if self.started.load(Ordering::Acquire) { common::NODE_STARTED_FLAGS } else { 0 }},
+            "sys_info": {},
+            "smap_version": self.smap().version.to_string(),
         })
     }
 
