@@ -26,6 +26,10 @@ pub struct ClusterConfig {
     pub log: LogConf,
     /// Timeouts.
     pub timeout: TimeoutConf,
+    /// Keepalive and election timing.
+    pub keepalivetracker: KeepaliveConf,
+    /// Cluster secrets.
+    pub auth: AuthConf,
     /// Cluster-wide feature flags.
     #[serde(with = "str_int")]
     pub features: u64,
@@ -198,6 +202,38 @@ impl Default for TimeoutConf {
     }
 }
 
+/// `keepalivetracker` section: how often nodes report to the primary and when silence counts
+/// as death (milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KeepaliveConf {
+    /// Heartbeat period of every node.
+    pub interval_ms: u64,
+    /// A node silent for this long is removed from the cluster map by the primary.
+    pub timeout_ms: u64,
+    /// Proxies start an election when the primary has been unreachable for this long.
+    pub primary_timeout_ms: u64,
+}
+
+impl Default for KeepaliveConf {
+    fn default() -> Self {
+        KeepaliveConf {
+            interval_ms: 500,
+            timeout_ms: 3_000,
+            primary_timeout_ms: 2_000,
+        }
+    }
+}
+
+/// `auth` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AuthConf {
+    /// Shared secret a node must present to join and to take part in the control protocol.
+    /// Empty means no check. Never shown by config queries.
+    pub join_secret: String,
+}
+
 /// Node-local configuration (`cmn.LocalConfig`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -304,6 +340,15 @@ impl LocalConfig {
 }
 
 impl ClusterConfig {
+    /// A copy safe to show to clients: secrets blanked.
+    pub fn redacted(&self) -> ClusterConfig {
+        let mut c = self.clone();
+        if !c.auth.join_secret.is_empty() {
+            c.auth.join_secret = "********".into();
+        }
+        c
+    }
+
     /// Checks the cluster config.
     pub fn validate(&self) -> Result<(), Error> {
         if self.proxy.primary_url.is_empty() {

@@ -5,6 +5,7 @@ use crate::web::{Body, Resp};
 use ais_core::wire::{ListRange, LsoMsg, LsoRes};
 use ais_core::{Bck, Error};
 use ais_meta::{Bmd, Smap, Snode};
+use ais_metasync::Revs;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 use http_body_util::BodyExt;
@@ -13,20 +14,44 @@ use std::time::Duration;
 
 /// Path of the join request on the primary.
 pub(crate) const JOIN_PATH: &str = "/v1/cluster/join";
-/// Path of metadata pushes.
-pub(crate) const METASYNC_PATH: &str = "/v1/metasync";
 /// Path of a target's listing page.
 pub(crate) const LIST_PATH: &str = "/v1/intra/list";
 /// Path of a target's batch delete.
 pub(crate) const DELETE_PATH: &str = "/v1/intra/delete";
 
-/// Metadata pushed by the primary; absent parts are unchanged.
+/// HTTP header carrying the cluster secret on join requests.
+pub(crate) const SECRET_HDR: &str = "ais-join-secret";
+
+/// Reply to a join: the cluster's current revisions.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub(crate) struct MetasyncMsg {
+pub(crate) struct JoinReply {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) smap: Option<Smap>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) bmd: Option<Bmd>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) config: Option<ais_core::config::ClusterConfig>,
+}
+
+impl From<Revs> for JoinReply {
+    fn from(r: Revs) -> Self {
+        JoinReply {
+            smap: r.smap,
+            bmd: r.bmd,
+            config: r.config,
+        }
+    }
+}
+
+impl JoinReply {
+    pub(crate) fn into_revs(self, sender: &str) -> Revs {
+        Revs {
+            smap: self.smap,
+            bmd: self.bmd,
+            config: self.config,
+            sender: sender.to_string(),
+        }
+    }
 }
 
 /// A listing-page request to one target.
@@ -56,10 +81,11 @@ pub(crate) struct BatchResult {
 pub(crate) struct Intra {
     client: reqwest::Client,
     caller: String,
+    secret: String,
 }
 
 impl Intra {
-    pub(crate) fn new(caller: &str, timeout: Duration) -> Self {
+    pub(crate) fn new(caller: &str, secret: &str, timeout: Duration) -> Self {
         let client = reqwest::Client::builder()
             .tcp_nodelay(true)
             .no_proxy()
@@ -72,6 +98,7 @@ impl Intra {
         Intra {
             client,
             caller: caller.to_string(),
+            secret: secret.to_string(),
         }
     }
 
@@ -85,6 +112,7 @@ impl Intra {
             .client
             .request(method, &url)
             .header(ais_core::wire::hdr::CALLER_ID, &self.caller)
+            .header(SECRET_HDR, &self.secret)
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -107,6 +135,7 @@ impl Intra {
                 404 => ais_core::ErrKind::NotFound,
                 400 => ais_core::ErrKind::BadRequest,
                 409 => ais_core::ErrKind::Conflict,
+                403 => ais_core::ErrKind::Forbidden,
                 503 => ais_core::ErrKind::Unavailable,
                 _ => ais_core::ErrKind::Internal,
             };
@@ -124,22 +153,16 @@ impl Intra {
         serde_json::to_vec(v).expect("intra messages serialize")
     }
 
-    /// Registers `me` with the primary; returns the current metadata.
-    pub(crate) async fn join(&self, primary: &str, me: &Snode) -> Result<MetasyncMsg, Error> {
-        self.call(
-            reqwest::Method::POST,
-            format!("{primary}{JOIN_PATH}"),
-            Self::json(me),
-        )
-        .await
-    }
-
-    /// Pushes metadata to one node.
-    pub(crate) async fn metasync(&self, node: &Snode, msg: &MetasyncMsg) -> Result<(), Error> {
-        let url = format!("{}{METASYNC_PATH}", node.intra_control_net.direct_url);
-        self.call::<serde_json::Value>(reqwest::Method::PUT, url, Self::json(msg))
-            .await
-            .map(|_| ())
+    /// Asks the proxy at public URL `url` to add `me` to the cluster.
+    pub(crate) async fn join(&self, url: &str, me: &Snode) -> Result<Revs, Error> {
+        let r: JoinReply = self
+            .call(
+                reqwest::Method::POST,
+                format!("{url}{JOIN_PATH}"),
+                Self::json(me),
+            )
+            .await?;
+        Ok(r.into_revs(url))
     }
 
     /// One listing page from one target.

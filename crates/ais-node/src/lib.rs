@@ -20,10 +20,12 @@
 //! ```
 
 mod common;
+mod ctl;
 mod err;
 mod ids;
 mod intra;
 mod jobs;
+mod meta;
 mod metastore;
 mod proxy;
 mod target;
@@ -114,10 +116,15 @@ impl NodeConfig {
 pub struct RunningNode {
     /// Public listen address.
     pub addr: SocketAddr,
+    /// Intra-cluster control listen address (gRPC).
+    pub control_addr: SocketAddr,
+    /// Intra-cluster data listen address.
+    pub data_addr: SocketAddr,
     /// Node id.
     pub id: String,
     shutdown: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    stop_req: tokio::sync::watch::Receiver<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningNode {
@@ -125,62 +132,142 @@ impl RunningNode {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
-    /// Stops serving and waits for the accept loop to end.
+
+    /// Resolves when the cluster asked this node to stop (shutdown or decommission).
+    pub async fn stop_requested(&mut self) {
+        let _ = self.stop_req.wait_for(|v| *v).await;
+    }
+
+    /// Stops serving and waits for the servers to end.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
-        let _ = self.task.await;
+        for t in self.tasks {
+            let _ = t.await;
+        }
     }
 }
 
-/// Binds, initializes and starts serving in the background. A port of 0 in the local config
-/// picks a free port (reflected in the node's Smap entry). Targets return once registered with
-/// the primary proxy.
+async fn bind(host: &str, port: u16, what: &str) -> Result<tokio::net::TcpListener, Error> {
+    tokio::net::TcpListener::bind((host, port))
+        .await
+        .map_err(|e| Error::Config(format!("listen on {host}:{port} ({what}): {e}")))
+}
+
+fn or_host<'a>(h: &'a str, public: &'a str) -> &'a str {
+    if h.is_empty() { public } else { h }
+}
+
+/// Binds the public, intra-control and intra-data listeners, initializes the node, starts
+/// serving, and joins (or forms) the cluster. A port of 0 picks a free port (reflected in the
+/// node's Smap entry); an intra-data address equal to the public one shares its listener.
 pub async fn start(cfg: NodeConfig) -> Result<RunningNode, Error> {
-    let host = if cfg.local.host_net.hostname.is_empty() {
+    let hn = &cfg.local.host_net;
+    let host = if hn.hostname.is_empty() {
         "127.0.0.1".to_string()
     } else {
-        cfg.local.host_net.hostname.clone()
+        hn.hostname.clone()
     };
-    let listener = tokio::net::TcpListener::bind((host.as_str(), cfg.local.host_net.port))
-        .await
-        .map_err(|e| Error::Config(format!("listen on {host}:{}: {e}", cfg.local.host_net.port)))?;
-    let addr = listener
+    let ctl_host = or_host(&hn.hostname_intra_control, &host).to_string();
+    let data_host = or_host(&hn.hostname_intra_data, &host).to_string();
+    let public = bind(&host, hn.port, "public").await?;
+    let addr = public
         .local_addr()
-        .map_err(|e| Error::Config(format!("local address: {e}")))?;
-    let (tx, mut rx) = tokio::sync::watch::channel(false);
-    let shutdown = async move {
-        let _ = rx.wait_for(|v| *v).await;
+        .map_err(|e| Error::Config(e.to_string()))?;
+    if hn.port_intra_control != 0 && hn.port_intra_control == addr.port() && ctl_host == host {
+        return Err(Error::Config(
+            "host_net: the intra-control port must differ from the public port".into(),
+        ));
+    }
+    let control = bind(&ctl_host, hn.port_intra_control, "intra-control").await?;
+    let control_addr = control
+        .local_addr()
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let shared_data = (hn.port_intra_data == 0 && hn.port == 0 && data_host == host)
+        || (hn.port_intra_data == addr.port() && data_host == host);
+    let data = if shared_data {
+        None
+    } else {
+        Some(bind(&data_host, hn.port_intra_data, "intra-data").await?)
+    };
+    let data_addr = match &data {
+        Some(l) => l.local_addr().map_err(|e| Error::Config(e.to_string()))?,
+        None => addr,
+    };
+    let si_of = |id: &str| {
+        let mut s = ais_meta::Snode::new(id, ais_meta::NodeRole::Proxy, &host, addr.port());
+        s.intra_control_net = ais_meta::NetInfo::new(&ctl_host, control_addr.port());
+        s.intra_data_net = ais_meta::NetInfo::new(&data_host, data_addr.port());
+        s
+    };
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let shutdown = move || {
+        let mut rx = rx.clone();
+        async move {
+            let _ = rx.wait_for(|v| *v).await;
+        }
     };
     let cfg = Arc::new(cfg);
-    let (id, task) = match cfg.role {
+    let secret = cfg.cluster.auth.join_secret.clone();
+    let mut tasks = Vec::new();
+    let (id, stop_req) = match cfg.role {
         Role::Proxy => {
-            let p = proxy::Proxy::init(cfg.clone(), &host, addr.port()).await?;
-            let id = p.id().to_string();
-            let task = tokio::spawn(web::serve(listener, p.clone(), shutdown));
+            let p = proxy::Proxy::new(cfg.clone(), si_of)?;
+            tasks.push(tokio::spawn(web::serve(public, p.clone(), shutdown())));
+            if let Some(d) = data {
+                tasks.push(tokio::spawn(web::serve(d, p.clone(), shutdown())));
+            }
+            tasks.push(spawn_control(control, p.clone(), secret, shutdown()));
             p.start().await?;
-            (id, task)
+            (p.id().to_string(), p.ctl.stopped())
         }
         Role::Target => {
-            let t = target::Target::init(cfg.clone(), &host, addr.port()).await?;
-            let id = t.id().to_string();
-            let task = tokio::spawn(web::serve(listener, t.clone(), shutdown));
-            t.join_cluster().await?;
-            (id, task)
+            let t = target::Target::new(cfg.clone(), |id| {
+                let mut s = si_of(id);
+                s.daemon_type = ais_meta::NodeRole::Target;
+                s
+            })
+            .await?;
+            tasks.push(tokio::spawn(web::serve(public, t.clone(), shutdown())));
+            if let Some(d) = data {
+                tasks.push(tokio::spawn(web::serve(d, t.clone(), shutdown())));
+            }
+            tasks.push(spawn_control(control, t.clone(), secret, shutdown()));
+            t.start().await?;
+            (t.id().to_string(), t.ctl().stopped())
         }
     };
-    tracing::info!(%id, %addr, role = ?cfg.role, version = VERSION, "node started");
+    tracing::info!(%id, %addr, %control_addr, %data_addr, role = ?cfg.role, version = VERSION, "node started");
     Ok(RunningNode {
         addr,
+        control_addr,
+        data_addr,
         id,
         shutdown: tx,
-        task,
+        stop_req,
+        tasks,
     })
 }
 
-/// Starts the node and serves until `shutdown` resolves.
+fn spawn_control<H: ais_metasync::Handler>(
+    l: tokio::net::TcpListener,
+    h: Arc<H>,
+    secret: String,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = ais_metasync::serve(l, h, secret, shutdown).await {
+            tracing::error!(err = %e, "control server failed");
+        }
+    })
+}
+
+/// Starts the node and serves until `shutdown` resolves or the cluster asks the node to stop.
 pub async fn run(cfg: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
-    let node = start(cfg).await?;
-    shutdown.await;
+    let mut node = start(cfg).await?;
+    tokio::select! {
+        _ = shutdown => {}
+        _ = node.stop_requested() => tracing::info!("stopping at the cluster's request"),
+    }
     tracing::info!(id = %node.id, "shutting down");
     node.stop().await;
     Ok(())

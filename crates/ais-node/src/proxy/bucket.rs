@@ -70,7 +70,7 @@ impl Proxy {
                 Ok(r)
             }
             Method::POST | Method::DELETE | Method::PATCH | Method::PUT => {
-                if !self.primary {
+                if !self.ctl.is_primary() {
                     return self.to_primary(req).await;
                 }
                 let msg = ActMsg::parse(&req.read_body().await?)?;
@@ -107,7 +107,7 @@ impl Proxy {
                     };
                 let now = ais_core::time::now_nanos();
                 let bid = (now as u64) ^ self.bid_seq.fetch_add(1, Ordering::Relaxed);
-                let mut props = Bprops::new(Provider::Ais, &self.cfg.cluster, now, bid);
+                let mut props = Bprops::new(Provider::Ais, &self.ctl.meta.config(), now, bid);
                 if let Some(u) = &upd {
                     props.apply(u)?;
                 }
@@ -216,7 +216,7 @@ impl Proxy {
             bck: bck.clone(),
             msg: msg.clone(),
         };
-        let futs = targets.iter().map(|t| self.intra.list_page(t, &lreq));
+        let futs = targets.iter().map(|t| self.ctl.intra.list_page(t, &lreq));
         let mut entries = Vec::new();
         for r in futures_util::future::join_all(futs).await {
             entries.extend(r?.entries);
@@ -262,7 +262,7 @@ impl Proxy {
         let jid = id.clone();
         tokio::spawn(async move {
             let dreq = DeleteReq { bck, sel };
-            let futs = targets.iter().map(|t| me.intra.delete(t, &dreq));
+            let futs = targets.iter().map(|t| me.ctl.intra.delete(t, &dreq));
             let mut stats = BTreeMap::new();
             let mut errs = Vec::new();
             for (t, r) in targets

@@ -11,13 +11,13 @@ use http::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 impl Proxy {
     fn config_json(&self) -> Value {
-        let mut v = serde_json::to_value(&self.cfg.cluster).unwrap_or_else(|_| json!({}));
+        let mut v =
+            serde_json::to_value(&self.ctl.meta.config().redacted()).unwrap_or_else(|_| json!({}));
         if let (Some(o), Ok(Value::Object(l))) =
-            (v.as_object_mut(), serde_json::to_value(&self.cfg.local))
+            (v.as_object_mut(), serde_json::to_value(&self.ctl.cfg.local))
         {
             o.extend(l);
         }
@@ -26,7 +26,7 @@ impl Proxy {
 
     pub(super) fn node_status(&self) -> Value {
         json!({
-            "snode": self.si,
+            "snode": self.ctl.me,
             "status": "",
             "deployment": "dev",
             "ais_version": crate::VERSION,
@@ -43,7 +43,7 @@ impl Proxy {
     fn what_common(&self, what: &str) -> Option<Result<Resp, Error>> {
         Some(Ok(match what {
             "smap" => {
-                if !self.started.load(Ordering::Acquire) {
+                if !self.ctl.is_started() {
                     return Some(Err(Error::new(
                         ErrKind::Unavailable,
                         "cluster map is not ready yet",
@@ -52,9 +52,9 @@ impl Proxy {
                 web::json(&*self.smap())
             }
             "bmd" => web::json(&*self.bmd()),
-            "snode" => web::json(&self.si),
+            "snode" => web::json(&self.ctl.me),
             "config" => web::json(&self.config_json()),
-            "cluster_config" => web::json(&self.cfg.cluster),
+            "cluster_config" => web::json(&self.ctl.meta.config().redacted()),
             "software_version" => web::text(crate::VERSION),
             "node_status" => web::json(&self.node_status()),
             _ => return None,
@@ -83,11 +83,23 @@ impl Proxy {
         let sub = req.items.get(1).map(String::as_str).unwrap_or("");
         match (&req.method, sub) {
             (&Method::POST, "join") => {
+                self.ctl
+                    .check_secret(req.header(crate::intra::SECRET_HDR))?;
                 let b = req.read_body().await?;
                 let node: Snode = serde_json::from_slice(&b)
                     .map_err(|e| Error::bad_request(format!("join: {e}")))?;
-                let msg = self.handle_join(node).await?;
-                Ok(web::json(&msg))
+                let revs = self.handle_join(node).await?;
+                Ok(web::json(&crate::intra::JoinReply::from(revs)))
+            }
+            (&Method::PUT, "proxy") => {
+                if !self.ctl.is_primary() {
+                    return self.to_primary(req).await;
+                }
+                let id = req.items.get(2).cloned().unwrap_or_default();
+                if id.is_empty() {
+                    return Err(Error::bad_request("set-primary: missing proxy id"));
+                }
+                self.set_primary(&id).await
             }
             (&Method::GET, "") => {
                 let what = req.q("what").to_string();
@@ -104,7 +116,7 @@ impl Proxy {
                 self.job_query(&what, &q)
             }
             (&Method::PUT, "") => {
-                if !self.primary {
+                if !self.ctl.is_primary() {
                     return self.to_primary(req).await;
                 }
                 let msg = ActMsg::parse(&req.read_body().await?)?;
@@ -128,10 +140,7 @@ impl Proxy {
                             format!("starting job kind \"{kind}\" is not supported yet"),
                         ))
                     }
-                    a => Err(Error::new(
-                        ErrKind::NotImplemented,
-                        format!("cluster action \"{a}\" is not supported yet"),
-                    )),
+                    a => self.node_action(a, &msg.value).await,
                 }
             }
             (&Method::GET | &Method::PUT | &Method::POST | &Method::DELETE, _) => {
@@ -246,7 +255,7 @@ impl Proxy {
         if nid.is_empty() {
             return Err(Error::bad_request("missing node ID (header Ais-Node-Id)"));
         }
-        if nid == self.si.daemon_id {
+        if nid == self.ctl.me.daemon_id {
             req.items.remove(0);
             return self.handle_daemon(req).await;
         }
@@ -264,7 +273,8 @@ impl Proxy {
             url.push_str(&req.raw_query);
         }
         let body = req.read_body().await?;
-        self.intra
+        self.ctl
+            .intra
             .forward(req.method.clone(), url, &req.headers, body)
             .await
     }

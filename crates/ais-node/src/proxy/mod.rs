@@ -3,188 +3,156 @@
 
 mod bucket;
 mod cluster;
+mod ctl;
 
 use crate::common::{self, bad_path, method_not_allowed};
-use crate::intra::{Intra, MetasyncMsg};
+use crate::ctl::Ctl;
 use crate::jobs::Jobs;
-use crate::metastore;
+use crate::meta::NodeMeta;
 use crate::web::{self, Handler, Req, Resp};
 use crate::{Error as NodeError, NodeConfig};
 use ais_core::{ErrKind, Error};
-use ais_meta::{Bmd, NodeRole, Smap, Snode};
+use ais_meta::{Bmd, Smap, Snode};
+use ais_metasync::Revs;
+use ais_metasync::keepalive::Tracker;
 use http::{Method, StatusCode};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub(crate) struct Proxy {
-    cfg: Arc<NodeConfig>,
-    si: Snode,
-    confdir: PathBuf,
-    smap: RwLock<Arc<Smap>>,
-    bmd: RwLock<Arc<Bmd>>,
-    /// Serializes metadata changes on the primary (held across the push to all nodes, so
-    /// versions are distributed in order).
+    pub(crate) ctl: Ctl,
+    /// Serializes metadata changes on the primary (held across persist and push, so versions
+    /// are distributed in order).
     meta_lock: tokio::sync::Mutex<()>,
-    primary: bool,
-    started: AtomicBool,
-    start: Instant,
-    intra: Intra,
+    /// Primary: when each node last sent a heartbeat.
+    tracker: Mutex<Tracker>,
+    /// An election is running on this proxy.
+    electing: AtomicBool,
     pub(crate) jobs: Jobs,
-    bid_seq: std::sync::atomic::AtomicU64,
+    bid_seq: AtomicU64,
 }
 
 impl Proxy {
-    pub(crate) async fn init(
+    pub(crate) fn new(
         cfg: Arc<NodeConfig>,
-        host: &str,
-        port: u16,
+        si_of: impl FnOnce(&str) -> Snode,
     ) -> Result<Arc<Self>, NodeError> {
         let confdir = PathBuf::from(&cfg.local.confdir);
-        std::fs::create_dir_all(&confdir)
-            .map_err(|e| NodeError::Storage(format!("{}: {e}", confdir.display())))?;
+        let meta = NodeMeta::load(confdir.clone(), &cfg.cluster)?;
         let id = crate::ids::proxy_id(cfg.daemon_id.as_deref(), &confdir)?;
-        let si = crate::target::make_snode(&cfg, &id, NodeRole::Proxy, host, port);
-        let primary_url = std::env::var("AIS_PRIMARY_EP")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| cfg.cluster.proxy.primary_url.clone());
-        let primary = primary_url.trim_end_matches('/') == si.public_net.direct_url;
-        let mut smap = Smap::new(String::new());
-        let mut bmd = Bmd::default();
-        if primary {
-            if let Some(s) = metastore::load::<Smap>(&confdir, metastore::SMAP_FILE)? {
-                smap = s;
-            }
-            if let Some(b) = metastore::load::<Bmd>(&confdir, metastore::BMD_FILE)? {
-                bmd = b;
-            }
-            if smap.uuid.is_empty() {
-                smap.uuid = if cfg.cluster.uuid.is_empty() {
-                    let mut b = [0u8; 10];
-                    getrandom::fill(&mut b).expect("OS random source available");
-                    ais_core::id::gen_job_id(&b)
-                } else {
-                    cfg.cluster.uuid.clone()
-                };
-                smap.creation_time = creation_time();
-            }
-            bmd.uuid = smap.uuid.clone();
-        }
-        let timeout = Duration::from_millis(cfg.cluster.timeout.max_host_busy_ms);
+        let si = si_of(&id);
         Ok(Arc::new(Proxy {
-            intra: Intra::new(&id, timeout),
-            cfg,
-            si,
-            confdir,
-            smap: RwLock::new(Arc::new(smap)),
-            bmd: RwLock::new(Arc::new(bmd)),
+            ctl: Ctl::new(si, meta, cfg)?,
             meta_lock: tokio::sync::Mutex::new(()),
-            primary,
-            started: AtomicBool::new(false),
-            start: Instant::now(),
+            tracker: Mutex::new(Tracker::default()),
+            electing: AtomicBool::new(false),
             jobs: Jobs::default(),
-            bid_seq: std::sync::atomic::AtomicU64::new(0),
+            bid_seq: AtomicU64::new(0),
         }))
     }
 
     pub(crate) fn id(&self) -> &str {
-        &self.si.daemon_id
+        self.ctl.id()
     }
 
     pub(crate) fn smap(&self) -> Arc<Smap> {
-        self.smap.read().expect("smap lock").clone()
+        self.ctl.meta.smap()
     }
 
     pub(crate) fn bmd(&self) -> Arc<Bmd> {
-        self.bmd.read().expect("bmd lock").clone()
+        self.ctl.meta.bmd()
     }
 
-    /// Becomes primary (or joins the primary) and starts serving.
+    /// Whether this proxy starts as primary: its public URL is the configured primary URL (or
+    /// env `AIS_PRIMARY_EP`).
+    fn designated_primary(&self) -> bool {
+        let url = std::env::var("AIS_PRIMARY_EP")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| self.ctl.cfg.cluster.proxy.primary_url.clone());
+        url.trim_end_matches('/') == self.ctl.me.public_net.direct_url
+    }
+
+    /// Start-up: find out whether a primary is already running (ask every node of the persisted
+    /// map); join it if so, else become primary if designated (or primary before), else join
+    /// the configured primary.
     pub(crate) async fn start(self: &Arc<Self>) -> Result<(), NodeError> {
-        if self.primary {
-            let _g = self.meta_lock.lock().await;
-            let mut smap = (*self.smap()).clone();
-            smap.add(self.si.clone());
-            smap.proxy_si = Some(self.si.clone());
-            smap.version += 1;
-            let bmd = self.bmd();
-            self.commit(Some(smap), None)?;
-            // Tell nodes from a previous run (if any) about the new map; they re-join anyway.
-            let me = self.clone();
-            tokio::spawn(async move {
-                me.push(MetasyncMsg {
-                    smap: Some((*me.smap()).clone()),
-                    bmd: Some((*bmd).clone()),
-                })
-                .await;
-            });
-        } else {
-            let primary = self
-                .cfg
-                .cluster
-                .proxy
-                .primary_url
-                .trim_end_matches('/')
-                .to_string();
-            let msg = join_with_retry(&self.intra, &primary, &self.si, &self.cfg).await?;
-            self.apply(msg).map_err(|e| NodeError::Join(e.msg))?;
-        }
-        self.started.store(true, Ordering::Release);
-        Ok(())
-    }
-
-    /// Installs new metadata locally and persists it (primary: after a change; others: on push).
-    fn commit(&self, smap: Option<Smap>, bmd: Option<Bmd>) -> Result<(), NodeError> {
-        if let Some(s) = smap {
-            metastore::save(&self.confdir, metastore::SMAP_FILE, &s)?;
-            *self.smap.write().expect("smap lock") = Arc::new(s);
-        }
-        if let Some(b) = bmd {
-            metastore::save(&self.confdir, metastore::BMD_FILE, &b)?;
-            *self.bmd.write().expect("bmd lock") = Arc::new(b);
-        }
-        Ok(())
-    }
-
-    /// Applies a push from the primary; never moves backwards.
-    fn apply(&self, msg: MetasyncMsg) -> Result<(), Error> {
-        let mut smap = None;
-        let mut bmd = None;
-        if let Some(s) = msg.smap
-            && self.smap().check_newer(&s).map_err(crate::err::from_meta)?
-        {
-            smap = Some(s);
-        }
-        if let Some(b) = msg.bmd
-            && self.bmd().check_newer(&b).map_err(crate::err::from_meta)?
-        {
-            bmd = Some(b);
-        }
-        self.commit(smap, bmd)
-            .map_err(|e| Error::internal(e.to_string()))
-    }
-
-    /// Pushes metadata to every other node, concurrently; logs (does not fail on) stragglers.
-    pub(crate) async fn push(&self, msg: MetasyncMsg) {
-        let smap = self.smap();
-        let nodes: Vec<Snode> = smap
-            .tmap
-            .values()
-            .chain(smap.pmap.values())
-            .filter(|n| n.daemon_id != self.si.daemon_id)
-            .cloned()
-            .collect();
-        let futs = nodes.iter().map(|n| {
-            let msg = &msg;
-            async move { (n, self.intra.metasync(n, msg).await) }
-        });
-        for (n, r) in futures_util::future::join_all(futs).await {
-            if let Err(e) = r {
-                tracing::warn!(node = %n.name(), err = %e, "metasync push failed");
+        let persisted = self.smap();
+        let mut live_primary: Option<Snode> = None;
+        if persisted.version > 0 {
+            self.ctl.catch_up_from_proxies().await;
+            let best = self.smap();
+            if let Some(p) = best.proxy_si.as_ref().filter(|p| p.daemon_id != self.id()) {
+                if self.ctl.probe(&p.intra_control_net.direct_url).await {
+                    live_primary = Some(p.clone());
+                }
             }
         }
+        let was_primary = persisted.is_primary(self.id());
+        if live_primary.is_none() && (self.designated_primary() || was_primary) {
+            self.become_primary(None)
+                .await
+                .map_err(|e| NodeError::Join(e.msg))?;
+        } else {
+            self.ctl.join().await?;
+        }
+        self.ctl
+            .started
+            .store(true, std::sync::atomic::Ordering::Release);
+        let me = self.clone();
+        tokio::spawn(async move { me.keepalive_loop().await });
+        Ok(())
+    }
+
+    /// Installs a Smap with this proxy as primary (after start-up, an election or a handover)
+    /// and tells everyone. `old` is a primary to drop from the map.
+    pub(crate) async fn become_primary(&self, old: Option<&str>) -> Result<(), Error> {
+        let _g = self.meta_lock.lock().await;
+        let mut smap = (*self.smap()).clone();
+        if smap.uuid.is_empty() {
+            smap.uuid = if self.ctl.cfg.cluster.uuid.is_empty() {
+                let mut b = [0u8; 10];
+                getrandom::fill(&mut b).expect("OS random source available");
+                ais_core::id::gen_job_id(&b)
+            } else {
+                self.ctl.cfg.cluster.uuid.clone()
+            };
+            smap.creation_time = creation_time();
+        }
+        if let Some(old) = old {
+            smap.pmap.remove(old);
+        }
+        smap.pmap.insert(self.id().to_string(), self.ctl.me.clone());
+        smap.proxy_si = Some(self.ctl.me.clone());
+        smap.version += 1;
+        self.ctl.meta.set_smap(smap)?;
+        let mut bmd = (*self.bmd()).clone();
+        if bmd.uuid.is_empty() {
+            bmd.uuid = self.smap().uuid.clone();
+            bmd.version += 1;
+            self.ctl.meta.set_bmd(bmd)?;
+        }
+        self.reset_tracker();
+        tracing::info!(smap = self.smap().version, "primary");
+        let revs = self.ctl.meta.revs(self.id());
+        self.ctl.push_all(&revs).await;
+        Ok(())
+    }
+
+    fn reset_tracker(&self) {
+        let smap = self.smap();
+        let ids: Vec<&str> = smap
+            .tmap
+            .keys()
+            .chain(smap.pmap.keys())
+            .map(String::as_str)
+            .collect();
+        self.tracker
+            .lock()
+            .expect("tracker lock")
+            .reset(ids, Instant::now());
     }
 
     /// Primary: changes the BMD under the metadata lock, persists, pushes to all nodes.
@@ -192,65 +160,137 @@ impl Proxy {
     where
         F: FnOnce(&mut Bmd) -> Result<(), Error>,
     {
-        if !self.primary {
+        let _g = self.meta_lock.lock().await;
+        if !self.ctl.is_primary() {
             return Err(Error::new(ErrKind::Unavailable, "not the primary proxy"));
         }
-        let _g = self.meta_lock.lock().await;
         let mut bmd = (*self.bmd()).clone();
         f(&mut bmd)?;
-        self.commit(None, Some(bmd.clone()))
-            .map_err(|e| Error::internal(e.to_string()))?;
-        self.push(MetasyncMsg {
-            smap: None,
-            bmd: Some(bmd),
-        })
-        .await;
+        self.ctl.meta.set_bmd(bmd)?;
+        let revs = Revs {
+            bmd: Some((*self.bmd()).clone()),
+            sender: self.id().to_string(),
+            ..Default::default()
+        };
+        self.ctl.push_all(&revs).await;
         Ok(self.bmd())
     }
 
-    /// Primary: adds or updates a node in the Smap and pushes the new map to everyone.
-    async fn handle_join(&self, mut node: Snode) -> Result<MetasyncMsg, Error> {
-        if !self.primary {
-            return Err(Error::new(
-                ErrKind::Unavailable,
-                format!("{} is not the primary proxy", self.si.name()),
-            ));
+    /// Primary: changes the Smap under the metadata lock, persists, pushes to all nodes
+    /// (including those `f` removed, so they learn it). `f` returns whether anything changed.
+    pub(crate) async fn modify_smap<F>(&self, f: F) -> Result<Arc<Smap>, Error>
+    where
+        F: FnOnce(&mut Smap) -> Result<bool, Error>,
+    {
+        let _g = self.meta_lock.lock().await;
+        if !self.ctl.is_primary() {
+            return Err(Error::new(ErrKind::Unavailable, "not the primary proxy"));
         }
+        let before = self.smap();
+        let mut smap = (*before).clone();
+        if !f(&mut smap)? {
+            return Ok(before);
+        }
+        smap.version = before.version + 1;
+        self.ctl.meta.set_smap(smap)?;
+        let revs = Revs {
+            smap: Some((*self.smap()).clone()),
+            sender: self.id().to_string(),
+            ..Default::default()
+        };
+        self.ctl.push_all(&revs).await;
+        // nodes that were dropped also get the news (they stop heartbeating as members)
+        let now = self.smap();
+        let pb = revs.to_pb();
+        for n in before.tmap.values().chain(before.pmap.values()) {
+            if now.get(&n.daemon_id).is_none() && n.daemon_id != self.id() {
+                let _ = self
+                    .ctl
+                    .peers
+                    .push(&n.intra_control_net.direct_url, &pb)
+                    .await;
+            }
+        }
+        Ok(now)
+    }
+
+    /// Adds (or updates) a node: on the primary directly, elsewhere forwarded to the primary.
+    pub(crate) async fn handle_join(&self, mut node: Snode) -> Result<Revs, Error> {
         ais_core::id::validate_node_id(&node.daemon_id)?;
         node.fix_digest();
-        let _g = self.meta_lock.lock().await;
-        let mut smap = (*self.smap()).clone();
-        if smap.add(node.clone()) {
-            tracing::info!(node = %node.name(), url = %node.public_net.direct_url, version = smap.version, "node joined");
-            self.commit(Some(smap), None)
-                .map_err(|e| Error::internal(e.to_string()))?;
-            self.push(MetasyncMsg {
-                smap: Some((*self.smap()).clone()),
-                bmd: None,
-            })
-            .await;
+        if !self.ctl.is_primary() {
+            let smap = self.smap();
+            let p = smap
+                .proxy_si
+                .as_ref()
+                .ok_or_else(|| Error::new(ErrKind::Unavailable, "primary proxy unknown"))?;
+            return self
+                .ctl
+                .peers
+                .join(&p.intra_control_net.direct_url, &node)
+                .await
+                .map_err(|e| Error::new(e.kind(), e.to_string()));
         }
-        Ok(MetasyncMsg {
-            smap: Some((*self.smap()).clone()),
-            bmd: Some((*self.bmd()).clone()),
+        let id = node.daemon_id.clone();
+        let n2 = node.clone();
+        self.modify_smap(move |smap| {
+            // another node id at the same address is a previous incarnation: drop it
+            let stale: Vec<String> = smap
+                .tmap
+                .values()
+                .chain(smap.pmap.values())
+                .filter(|x| {
+                    x.daemon_id != n2.daemon_id
+                        && x.public_net.direct_url == n2.public_net.direct_url
+                })
+                .map(|x| x.daemon_id.clone())
+                .collect();
+            for s in &stale {
+                smap.tmap.remove(s);
+                smap.pmap.remove(s);
+            }
+            let existed = smap.get(&n2.daemon_id).cloned();
+            let mut n = n2;
+            if let Some(old) = &existed {
+                n.flags = old.flags; // keep maintenance state across restarts
+            }
+            let changed = existed.as_ref() != Some(&n) || !stale.is_empty();
+            if changed {
+                let map = match n.daemon_type {
+                    ais_meta::NodeRole::Proxy => &mut smap.pmap,
+                    ais_meta::NodeRole::Target => &mut smap.tmap,
+                };
+                map.insert(n.daemon_id.clone(), n);
+            }
+            Ok(changed)
         })
+        .await?;
+        self.tracker
+            .lock()
+            .expect("tracker lock")
+            .touch(&id, Instant::now());
+        tracing::info!(node = %node.name(), url = %node.public_net.direct_url, smap = self.smap().version, "node joined");
+        Ok(self.ctl.meta.revs(self.id()))
     }
 
     fn node_flags(&self) -> u64 {
-        if self.started.load(Ordering::Acquire) {
+        let mut f = if self.ctl.is_started() {
             common::NODE_STARTED_FLAGS
         } else {
             0
+        };
+        if self.electing.load(std::sync::atomic::Ordering::Acquire) {
+            f |= 1; // VoteInProgress
         }
+        f
     }
 
     fn ready(&self) -> bool {
-        self.started.load(Ordering::Acquire)
-            && (!self.primary || self.smap().count_active_targets() > 0)
+        self.ctl.is_started() && (!self.ctl.is_primary() || self.smap().count_active_targets() > 0)
     }
 
     async fn health(&self, req: &Req) -> Result<Resp, Error> {
-        if !self.started.load(Ordering::Acquire) {
+        if !self.ctl.is_started() {
             return Ok(web::status(web::ok(), StatusCode::SERVICE_UNAVAILABLE));
         }
         let (cii, apr, ciiapr, prr) = (
@@ -267,7 +307,7 @@ impl Proxy {
         if prr && (cii || ciiapr) {
             return Err(Error::bad_request("invalid health query: prr with cii"));
         }
-        let up = self.start.elapsed().as_nanos();
+        let up = self.ctl.start.elapsed().as_nanos();
         let mut r = if !prr && !cii && !ciiapr {
             if req.raw_query.contains("readiness=true") && !self.ready() {
                 web::status(web::ok(), StatusCode::SERVICE_UNAVAILABLE)
@@ -278,10 +318,10 @@ impl Proxy {
             web::json(&common::node_state_info(
                 &self.smap(),
                 &self.bmd(),
-                self.cfg.cluster.config_version,
+                self.ctl.meta.config().config_version,
                 self.node_flags(),
             ))
-        } else if !self.primary {
+        } else if !self.ctl.is_primary() {
             if ciiapr || apr {
                 return Err(Error::bad_request("misdirected health-of-primary request"));
             }
@@ -291,6 +331,7 @@ impl Proxy {
                 None => return Ok(web::status(web::ok(), StatusCode::SERVICE_UNAVAILABLE)),
             };
             return self
+                .ctl
                 .intra
                 .forward(
                     Method::GET,
@@ -309,7 +350,7 @@ impl Proxy {
             web::json(&common::node_state_info(
                 &self.smap(),
                 &self.bmd(),
-                self.cfg.cluster.config_version,
+                self.ctl.meta.config().config_version,
                 self.node_flags(),
             ))
         };
@@ -362,7 +403,7 @@ impl Proxy {
         }
         loc.push_str(&format!(
             "pid={}&utm={}",
-            self.si.daemon_id,
+            self.ctl.me.daemon_id,
             ais_core::time::now_nanos()
         ));
         let code = if req.method == Method::GET {
@@ -382,14 +423,6 @@ impl Proxy {
         Ok(r)
     }
 
-    async fn metasync(&self, req: &mut Req) -> Result<Resp, Error> {
-        let b = req.read_body().await?;
-        let msg: MetasyncMsg =
-            serde_json::from_slice(&b).map_err(|e| Error::bad_request(format!("metasync: {e}")))?;
-        self.apply(msg)?;
-        Ok(web::json(&serde_json::json!({})))
-    }
-
     /// Forwards a control request to the primary (non-primary proxies).
     async fn to_primary(&self, req: &mut Req) -> Result<Resp, Error> {
         let smap = self.smap();
@@ -403,30 +436,10 @@ impl Proxy {
             url.push('?');
             url.push_str(&req.raw_query);
         }
-        self.intra
+        self.ctl
+            .intra
             .forward(req.method.clone(), url, &req.headers, body)
             .await
-    }
-}
-
-pub(crate) async fn join_with_retry(
-    intra: &Intra,
-    primary: &str,
-    me: &Snode,
-    cfg: &NodeConfig,
-) -> Result<MetasyncMsg, NodeError> {
-    let deadline = Instant::now() + Duration::from_millis(cfg.cluster.timeout.startup_ms);
-    let mut delay = Duration::from_millis(50);
-    loop {
-        match intra.join(primary, me).await {
-            Ok(m) => return Ok(m),
-            Err(e) if Instant::now() + delay < deadline => {
-                tracing::debug!(err = %e, "join: primary not ready, retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(1));
-            }
-            Err(e) => return Err(NodeError::Join(format!("primary {primary}: {e}"))),
-        }
     }
 }
 
@@ -458,7 +471,7 @@ fn creation_time() -> String {
 
 impl Handler for Proxy {
     fn node_name(&self) -> String {
-        self.si.name()
+        self.ctl.me.name()
     }
 
     async fn handle(self: Arc<Self>, mut req: Req) -> Result<Resp, Error> {
@@ -478,7 +491,6 @@ impl Handler for Proxy {
             "daemon" => self.handle_daemon(&mut req).await,
             "cluster" => self.handle_cluster(&mut req).await,
             "reverse" => self.handle_reverse(&mut req).await,
-            "metasync" if req.method == Method::PUT => self.metasync(&mut req).await,
             _ => Err(bad_path(&req)),
         }
     }

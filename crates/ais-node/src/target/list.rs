@@ -105,7 +105,7 @@ impl Target {
             ais_core::template::Template::parse(&dr.sel.template)?.expand()
         };
         let smap = self.smap();
-        let me = self.si.daemon_id.clone();
+        let me = self.ctl.me.daemon_id.clone();
         let mps = self.mps.clone();
         let locks = self.locks.clone();
         let bck = dr.bck;

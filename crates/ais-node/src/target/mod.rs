@@ -5,70 +5,32 @@ mod list;
 mod object;
 
 use crate::common::{self, bad_path, method_not_allowed};
-use crate::intra::{Intra, MetasyncMsg};
-use crate::metastore;
+use crate::ctl::{Beat, Ctl};
+use crate::meta::{Installed, NodeMeta};
 use crate::web::{self, Handler, Req, Resp};
 use crate::{Error as NodeError, NodeConfig};
 use ais_core::{Bck, ErrKind, Error};
 use ais_fs::Mountpaths;
-use ais_meta::{Bmd, Bprops, NetInfo, NodeRole, Smap, Snode};
+use ais_meta::{Bmd, Bprops, Smap, Snode};
+use ais_metasync::{Revs, Versions, pb};
 use http::{Method, StatusCode};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Number of per-object lock stripes (serialize read-modify-write of one object's metadata).
 const LOCK_STRIPES: usize = 256;
 
 pub(crate) struct Target {
-    cfg: Arc<NodeConfig>,
-    si: Snode,
+    ctl: Ctl,
     name: String,
-    confdir: PathBuf,
     mps: Arc<Mountpaths>,
-    smap: RwLock<Arc<Smap>>,
-    bmd: RwLock<Arc<Bmd>>,
-    /// Serializes metadata application (a push and the join reply may race).
-    apply_lock: Mutex<()>,
-    started: AtomicBool,
-    start: Instant,
-    intra: Intra,
     locks: Arc<Vec<Mutex<()>>>,
 }
 
-/// The node's Smap entry: public, intra-control and intra-data networks from the local config
-/// (intra networks default to the public one).
-pub(crate) fn make_snode(
-    cfg: &NodeConfig,
-    id: &str,
-    role: NodeRole,
-    host: &str,
-    port: u16,
-) -> Snode {
-    let mut s = Snode::new(id, role, host, port);
-    let hn = &cfg.local.host_net;
-    let ctl_host = if hn.hostname_intra_control.is_empty() {
-        host
-    } else {
-        &hn.hostname_intra_control
-    };
-    let data_host = if hn.hostname_intra_data.is_empty() {
-        host
-    } else {
-        &hn.hostname_intra_data
-    };
-    // Until the control and data networks get their own listeners, they share the public port.
-    s.intra_control_net = NetInfo::new(ctl_host, port);
-    s.intra_data_net = NetInfo::new(data_host, port);
-    s
-}
-
 impl Target {
-    pub(crate) async fn init(
+    pub(crate) async fn new(
         cfg: Arc<NodeConfig>,
-        host: &str,
-        port: u16,
+        si_of: impl FnOnce(&str) -> Snode,
     ) -> Result<Arc<Self>, NodeError> {
         let paths = cfg.local.mountpaths();
         let mps = {
@@ -79,52 +41,82 @@ impl Target {
                 .map_err(|e| NodeError::Storage(e.to_string()))?
         };
         let id = crate::ids::target_id(cfg.daemon_id.as_deref(), &paths)?;
-        let si = make_snode(&cfg, &id, NodeRole::Target, host, port);
-        let confdir = PathBuf::from(&cfg.local.confdir);
-        std::fs::create_dir_all(&confdir)
-            .map_err(|e| NodeError::Storage(format!("{}: {e}", confdir.display())))?;
-        let bmd = metastore::load::<Bmd>(&confdir, metastore::BMD_FILE)?.unwrap_or_default();
-        let timeout = Duration::from_millis(cfg.cluster.timeout.max_host_busy_ms);
+        let si = si_of(&id);
+        let meta = NodeMeta::load(std::path::PathBuf::from(&cfg.local.confdir), &cfg.cluster)?;
         Ok(Arc::new(Target {
             name: si.name(),
-            intra: Intra::new(&id, timeout),
-            si,
-            cfg,
-            confdir,
+            ctl: Ctl::new(si, meta, cfg)?,
             mps: Arc::new(mps),
-            smap: RwLock::new(Arc::new(Smap::new(String::new()))),
-            bmd: RwLock::new(Arc::new(bmd)),
-            apply_lock: Mutex::new(()),
-            started: AtomicBool::new(false),
-            start: Instant::now(),
             locks: Arc::new((0..LOCK_STRIPES).map(|_| Mutex::new(())).collect()),
         }))
     }
 
     pub(crate) fn id(&self) -> &str {
-        &self.si.daemon_id
+        self.ctl.id()
     }
 
-    pub(crate) async fn join_cluster(self: &Arc<Self>) -> Result<(), NodeError> {
-        let primary = self
-            .cfg
-            .cluster
-            .proxy
-            .primary_url
-            .trim_end_matches('/')
-            .to_string();
-        let msg = crate::proxy::join_with_retry(&self.intra, &primary, &self.si, &self.cfg).await?;
-        self.apply(msg).await.map_err(|e| NodeError::Join(e.msg))?;
-        self.started.store(true, Ordering::Release);
+    pub(crate) fn ctl(&self) -> &Ctl {
+        &self.ctl
+    }
+
+    /// Joins the cluster and starts the keepalive loop.
+    pub(crate) async fn start(self: &Arc<Self>) -> Result<(), NodeError> {
+        let inst = self.ctl.join().await?;
+        self.after_install(inst).await;
+        self.ctl
+            .started
+            .store(true, std::sync::atomic::Ordering::Release);
+        let me = self.clone();
+        tokio::spawn(async move { me.keepalive_loop().await });
         Ok(())
     }
 
+    async fn keepalive_loop(self: Arc<Self>) {
+        let mut stop = self.ctl.stopped();
+        let mut last_ok = Instant::now();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(self.ctl.interval()) => {}
+                _ = stop.changed() => return,
+            }
+            match self.ctl.heartbeat().await {
+                Ok(Beat::Unknown) => {
+                    tracing::warn!("the primary does not know this target: joining again");
+                    match self.ctl.join().await {
+                        Ok(inst) => self.after_install(inst).await,
+                        Err(e) => tracing::warn!(err = %e, "re-join failed"),
+                    }
+                    last_ok = Instant::now();
+                }
+                Ok(Beat::CaughtUp(inst)) => {
+                    self.after_install(inst).await;
+                    last_ok = Instant::now();
+                }
+                Ok(_) => last_ok = Instant::now(),
+                Err(e) => {
+                    tracing::debug!(err = %e, "heartbeat to the primary failed");
+                    let limit = Duration::from_millis(
+                        self.ctl.meta.config().keepalivetracker.primary_timeout_ms,
+                    );
+                    if last_ok.elapsed() >= limit {
+                        // the primary may have changed while we missed the push
+                        let inst = self.ctl.catch_up_from_proxies().await;
+                        if inst.old_smap.is_some() {
+                            last_ok = Instant::now();
+                        }
+                        self.after_install(inst).await;
+                    }
+                }
+            }
+        }
+    }
+
     fn smap(&self) -> Arc<Smap> {
-        self.smap.read().expect("smap lock").clone()
+        self.ctl.meta.smap()
     }
 
     fn bmd(&self) -> Arc<Bmd> {
-        self.bmd.read().expect("bmd lock").clone()
+        self.ctl.meta.bmd()
     }
 
     /// Props of an ais bucket, or 404.
@@ -141,54 +133,32 @@ impl Target {
         Ok(self.bmd().need(bck)?.clone())
     }
 
-    /// Applies metadata from the primary: newer only; data of buckets that disappeared from
-    /// the BMD is destroyed.
-    async fn apply(&self, msg: MetasyncMsg) -> Result<(), Error> {
-        let mut removed = Vec::new();
-        {
-            let _g = self.apply_lock.lock().expect("apply lock");
-            if let Some(s) = msg.smap
-                && self.smap().check_newer(&s).map_err(crate::err::from_meta)?
-            {
-                *self.smap.write().expect("smap lock") = Arc::new(s);
-            }
-            if let Some(b) = msg.bmd {
-                let old = self.bmd();
-                if old.check_newer(&b).map_err(crate::err::from_meta)? {
-                    removed = old
-                        .list(None)
-                        .into_iter()
-                        .filter(|bck| b.get(bck).is_none())
-                        .collect();
-                    metastore::save(&self.confdir, metastore::BMD_FILE, &b)
-                        .map_err(|e| Error::internal(e.to_string()))?;
-                    *self.bmd.write().expect("bmd lock") = Arc::new(b);
-                }
-            }
-        }
-        for bck in removed {
+    /// After new revisions were installed: destroys the data of buckets that disappeared from
+    /// the BMD.
+    async fn after_install(&self, inst: Installed) {
+        let Some(old) = inst.old_bmd else { return };
+        let now = self.bmd();
+        for bck in old.list(None).into_iter().filter(|b| now.get(b).is_none()) {
             let mps = self.mps.clone();
             let name = bck.cname();
-            let r = tokio::task::spawn_blocking(move || ais_fs::destroy_bucket(&mps, &bck)).await;
-            match r {
+            match tokio::task::spawn_blocking(move || ais_fs::destroy_bucket(&mps, &bck)).await {
                 Ok(Ok(())) => tracing::info!(bck = %name, "bucket data destroyed"),
                 Ok(Err(e)) => tracing::error!(bck = %name, err = %e, "destroy bucket data"),
                 Err(e) => tracing::error!(bck = %name, err = %e, "destroy bucket task"),
             }
         }
-        Ok(())
     }
 
     fn health(&self, req: &Req) -> Resp {
-        if !self.started.load(Ordering::Acquire) {
+        if !self.ctl.is_started() {
             return web::status(web::ok(), StatusCode::SERVICE_UNAVAILABLE);
         }
-        let up = self.start.elapsed().as_nanos();
+        let up = self.ctl.start.elapsed().as_nanos();
         let mut r = if req.q_bool("cii") {
             web::json(&common::node_state_info(
                 &self.smap(),
                 &self.bmd(),
-                self.cfg.cluster.config_version,
+                self.ctl.meta.config().config_version,
                 common::NODE_STARTED_FLAGS,
             ))
         } else {
@@ -203,13 +173,13 @@ impl Target {
         Ok(match what {
             "smap" => web::json(&*self.smap()),
             "bmd" => web::json(&*self.bmd()),
-            "snode" => web::json(&self.si),
+            "snode" => web::json(&self.ctl.me),
             "software_version" => web::text(crate::VERSION),
             "mountpaths" => {
                 let v: Vec<&str> = self.mps.all().iter().map(|m| m.path.as_str()).collect();
                 web::json(&serde_json::json!({"available": v, "waiting_dd": [], "disabled": []}))
             }
-            "config" | "cluster_config" => web::json(&self.cfg.cluster),
+            "config" | "cluster_config" => web::json(&self.ctl.meta.config().redacted()),
             "node_status" => web::json(&self.node_status()),
             _ => {
                 return Err(Error::new(
@@ -241,6 +211,7 @@ impl Target {
             avail_all += avail;
             pcts.push(pct);
             let label = self
+                .ctl
                 .cfg
                 .local
                 .fspaths
@@ -273,7 +244,7 @@ impl Target {
 
     fn node_status(&self) -> serde_json::Value {
         serde_json::json!({
-            "snode": self.si,
+            "snode": self.ctl.me,
             "status": "",
             "deployment": "dev",
             "ais_version": crate::VERSION,
@@ -281,7 +252,7 @@ impl Target {
             "k8s_pod_name": "",
             "tracker": {},
             "capacity": self.capacity(),
-            "cluster": {"flags": if self.started.load(Ordering::Acquire) { common::NODE_STARTED_FLAGS } else { 0 }},
+            "cluster": {"flags": if self.ctl.is_started() { common::NODE_STARTED_FLAGS } else { 0 }},
             "sys_info": {},
             "smap_version": self.smap().version.to_string(),
         })
@@ -323,13 +294,6 @@ impl Handler for Target {
             }
             "health" => Ok(self.health(&req)),
             "daemon" if req.method == Method::GET => self.daemon_get(&req),
-            "metasync" if req.method == Method::PUT => {
-                let b = req.read_body().await?;
-                let msg: MetasyncMsg = serde_json::from_slice(&b)
-                    .map_err(|e| Error::bad_request(format!("metasync: {e}")))?;
-                self.apply(msg).await?;
-                Ok(web::json(&serde_json::json!({})))
-            }
             "intra" if req.method == Method::POST => match req.items.get(1).map(String::as_str) {
                 Some("list") => self.list_page(&mut req).await,
                 Some("delete") => self.batch_delete(&mut req).await,
@@ -337,5 +301,51 @@ impl Handler for Target {
             },
             _ => Err(bad_path(&req)),
         }
+    }
+}
+
+impl ais_metasync::Handler for Target {
+    async fn push(&self, revs: Revs) -> Result<Versions, Error> {
+        let inst = self.ctl.meta.install(revs)?;
+        self.after_install(inst).await;
+        Ok(self.ctl.meta.versions())
+    }
+
+    async fn pull(&self) -> Revs {
+        self.ctl.meta.revs(self.id())
+    }
+
+    async fn join(&self, _node: Snode) -> Result<Revs, Error> {
+        Err(Error::bad_request(format!(
+            "{} is a target: join through a proxy",
+            self.name
+        )))
+    }
+
+    async fn keepalive(&self, _id: String, _v: Versions) -> Result<pb::HeartbeatReply, Error> {
+        Err(Error::new(
+            ErrKind::Unavailable,
+            format!("{} is a target, not the primary", self.name),
+        ))
+    }
+
+    async fn vote(&self, _req: pb::VoteRequest) -> pb::VoteReply {
+        pb::VoteReply {
+            yes: false,
+            reason: "targets do not vote".into(),
+        }
+    }
+
+    async fn control(&self, action: String, value: serde_json::Value) -> Result<(), Error> {
+        let mps = self.mps.clone();
+        crate::ctl::node_control(&self.ctl, &action, &value, move || {
+            for mp in mps.all() {
+                for prov in ais_core::Provider::ALL {
+                    let _ = std::fs::remove_dir_all(
+                        std::path::Path::new(&mp.path).join(format!("@{}", prov.as_str())),
+                    );
+                }
+            }
+        })
     }
 }
