@@ -346,36 +346,199 @@ fn prepare_dirs(
         },
         "versioning": {"enabled": true, "validate_warm_get": false, "synchronize": false},
         "log": {"level": "info"},
+        "keepalivetracker": {"interval_ms": 500, "timeout_ms": 3000, "primary_timeout_ms": 2000},
+        // A fresh secret per playground: only nodes given this file can join.
+        "auth": {"join_secret": random_secret()?},
     });
     for spec in specs {
         let node_dir = &spec.dir;
-        let log_dir = node_dir.join("log");
-        fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
-        let mut fspaths = serde_json::Map::new();
-        if spec.role == Role::Target {
-            for m in 1..=mountpaths {
-                let mp = node_dir.join(format!("mp{m}"));
-                fs::create_dir_all(&mp).with_context(|| format!("creating {}", mp.display()))?;
-                fspaths.insert(mp.to_string_lossy().into_owned(), json!(""));
-            }
-        }
-        let local = json!({
-            "confdir": node_dir.to_string_lossy(),
-            "log_dir": log_dir.to_string_lossy(),
-            "host_net": {
-                "hostname": HOST,
-                "hostname_intra_control": HOST,
-                "hostname_intra_data": HOST,
-                "port": spec.port.to_string(),
-                "port_intra_control": (u32::from(spec.port) + 1000).to_string(),
-                "port_intra_data": (u32::from(spec.port) + 2000).to_string(),
-            },
-            "fspaths": fspaths,
-        });
+        let local = local_json(node_dir, spec.port, spec.role, mountpaths)?;
         write_json(&node_dir.join("cluster.json"), &cluster)?;
         write_json(&node_dir.join("local.json"), &local)?;
     }
     Ok(())
+}
+
+/// 32 hex characters from the OS random source.
+fn random_secret() -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut b = [0u8; 16];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .context("reading /dev/urandom")?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+fn local_json(node_dir: &Path, port: u16, role: Role, mountpaths: usize) -> anyhow::Result<Value> {
+    let log_dir = node_dir.join("log");
+    fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
+    let mut fspaths = serde_json::Map::new();
+    if role == Role::Target {
+        for m in 1..=mountpaths {
+            let mp = node_dir.join(format!("mp{m}"));
+            fs::create_dir_all(&mp).with_context(|| format!("creating {}", mp.display()))?;
+            fspaths.insert(mp.to_string_lossy().into_owned(), json!(""));
+        }
+    }
+    Ok(json!({
+        "confdir": node_dir.to_string_lossy(),
+        "log_dir": log_dir.to_string_lossy(),
+        "host_net": {
+            "hostname": HOST,
+            "hostname_intra_control": HOST,
+            "hostname_intra_data": HOST,
+            "port": port.to_string(),
+            "port_intra_control": (u32::from(port) + 1000).to_string(),
+            "port_intra_data": (u32::from(port) + 2000).to_string(),
+        },
+        "fspaths": fspaths,
+    }))
+}
+
+/// `cargo xtask join --role proxy|target [--dir DIR] [--bin PATH] [--debug]`: starts one more
+/// node in a running playground (next free `<role>-<index>/`, next free ports) and returns once
+/// the cluster map has it.
+pub(crate) fn join(args: &[String]) -> anyhow::Result<()> {
+    let flags = Flags::parse(args, &["role", "dir", "bin"], &["debug"])?;
+    let role = match flags.path("role").as_deref().and_then(|p| p.to_str()) {
+        Some("proxy") => Role::Proxy,
+        Some("target") => Role::Target,
+        _ => return Err(bad_value("--role must be proxy or target")),
+    };
+    let dir = cluster_dir(&flags)?;
+    let nodes = node_dirs(&dir, false)?;
+    // A live proxy to join through (any proxy forwards to the primary).
+    let mut via = None;
+    let mut ports = Vec::new();
+    let mut index = 0;
+    let mut mountpaths = 0;
+    let mut cluster = None;
+    for nd in &nodes {
+        let Some((r, i)) = parse_node_name(nd) else {
+            continue;
+        };
+        let local = read_json(&nd.join("local.json"));
+        let port = local
+            .as_ref()
+            .and_then(|l| l.pointer("/host_net/port"))
+            .and_then(json_port);
+        if let Some(p) = port {
+            ports.push(p);
+        }
+        if r == role {
+            index = index.max(i + 1);
+        }
+        if r == Role::Target && mountpaths == 0 {
+            mountpaths = local
+                .as_ref()
+                .and_then(|l| l.get("fspaths"))
+                .and_then(|f| f.as_object())
+                .map_or(0, |m| m.len());
+        }
+        if cluster.is_none() {
+            cluster = read_json(&nd.join("cluster.json"));
+        }
+        let alive = proc::read_pid_file(&nd.join(PID_FILE))
+            .is_some_and(|pid| proc::is_alive(pid) && proc::is_node(pid, nd));
+        if r == Role::Proxy
+            && alive
+            && via.is_none()
+            && let Some(p) = port
+            && http::get(HOST, p, "/v1/health")
+                .map(|r| r.status == 200)
+                .unwrap_or(false)
+        {
+            via = Some(p);
+        }
+    }
+    let via = via.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no live proxy in {} (is the playground running? `cargo xtask status`)",
+            dir.display()
+        )
+    })?;
+    let mut cluster = cluster.context("no cluster.json found")?;
+    cluster["proxy"]["primary_url"] = json!(format!("http://{HOST}:{via}"));
+    let mut port = ports
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(8080)
+        .saturating_add(1);
+    let free = |p: u16| {
+        [0u32, 1000, 2000].iter().all(|off| {
+            u16::try_from(u32::from(p) + off)
+                .is_ok_and(|q| std::net::TcpListener::bind((HOST, q)).is_ok())
+        })
+    };
+    let mut tries = 0;
+    while !free(port) {
+        port = port.checked_add(1).context("no free port")?;
+        tries += 1;
+        if tries > 200 {
+            bail!("no free port near {port}");
+        }
+    }
+    let bin = match flags.path("bin") {
+        Some(b) => absolute(b)?,
+        None => build_aisnode(flags.on("debug"))?,
+    };
+    let spec = NodeSpec {
+        role,
+        index,
+        dir: dir.join(format!("{}-{index}", role.as_str())),
+        port,
+    };
+    if spec.dir.exists() {
+        fs::remove_dir_all(&spec.dir)
+            .with_context(|| format!("removing stale {}", spec.dir.display()))?;
+    }
+    let local = local_json(&spec.dir, port, role, mountpaths.max(1))?;
+    write_json(&spec.dir.join("cluster.json"), &cluster)?;
+    write_json(&spec.dir.join("local.json"), &local)?;
+    let child = start_node(&spec, &bin)?;
+    let mut node = Started { spec, child };
+    let deadline = Instant::now() + READY_TIMEOUT;
+    let want = port.to_string();
+    loop {
+        check_exited(&mut node)?;
+        let smap = http::get(HOST, via, "/v1/daemon?what=smap")
+            .ok()
+            .filter(|r| r.status == 200)
+            .and_then(|r| serde_json::from_slice::<Value>(&r.body).ok());
+        let map = if role == Role::Proxy { "pmap" } else { "tmap" };
+        let id = smap
+            .as_ref()
+            .and_then(|s| s.get(map))
+            .and_then(|m| m.as_object())
+            .and_then(|m| {
+                m.iter()
+                    .find(|(_, n)| {
+                        n.pointer("/public_net/daemon_port")
+                            .and_then(|p| p.as_str())
+                            == Some(want.as_str())
+                    })
+                    .map(|(k, _)| k.clone())
+            });
+        if let Some(id) = id {
+            println!(
+                "joined {} as {id} (pid {}) on {HOST}:{port}",
+                node.spec.name(),
+                node.child.id()
+            );
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            stop_children(std::slice::from_mut(&mut node));
+            bail!(
+                "{} did not appear in the cluster map within {}s; log:\n{}",
+                node.spec.name(),
+                READY_TIMEOUT.as_secs(),
+                proc::tail(&node.spec.log(), LOG_TAIL)
+            );
+        }
+        sleep(POLL);
+    }
 }
 
 fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {

@@ -38,6 +38,8 @@ verbs:
            prints AIS_ENDPOINT=http://127.0.0.1:<BASE> as its last line
   kill     stop the cluster started by deploy        [--dir DIR]
   status   show the nodes of the cluster and health  [--dir DIR]
+  join     start one more node in the running cluster and wait until it is in the map
+             --role proxy|target  [--dir DIR] [--bin PATH] [--debug]
   test     build, set up the Python venv and run every test;
            extra arguments are passed to `cargo test` (e.g. -- --nocapture)
   ci       cargo fmt --check, cargo clippy -D warnings, test, cargo deny (if installed)
@@ -74,6 +76,7 @@ fn run(argv: &[String]) -> anyhow::Result<()> {
         "deploy" => cluster::deploy(rest),
         "kill" => cluster::kill(rest),
         "status" => cluster::status(rest),
+        "join" => cluster::join(rest),
         "test" => check::test(rest),
         "ci" => check::ci(rest),
         "help" | "-h" | "--help" => {

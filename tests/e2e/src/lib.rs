@@ -30,6 +30,8 @@ pub struct Cluster {
     pub endpoint: String,
     /// Data directory (node dirs `proxy-0/`, `target-N/`).
     pub dir: PathBuf,
+    /// Number of targets deployed.
+    pub targets: usize,
 }
 
 fn repo_root() -> PathBuf {
@@ -58,9 +60,8 @@ fn bin(env: &str, name: &str) -> Result<PathBuf> {
     Ok(p)
 }
 
-/// Whether the ports a cluster at `base` needs are free.
-fn ports_free(base: u16) -> bool {
-    let n = (PROXIES + TARGETS) as u16;
+/// Whether the ports a cluster of `n` nodes at `base` needs are free.
+fn ports_free(base: u16, n: u16) -> bool {
     (0..n).all(|i| {
         [0u16, 1000, 2000]
             .iter()
@@ -85,18 +86,31 @@ fn clean_stale(root: &Path) {
 impl Cluster {
     /// Deploys a cluster of [`PROXIES`] proxies and [`TARGETS`] targets.
     pub fn deploy() -> Result<Cluster> {
+        Self::deploy_with(PROXIES, TARGETS, "")
+    }
+
+    /// Deploys a cluster of `proxies` and `targets` under `target/e2e/<pid>[-tag]/`.
+    pub fn deploy_with(proxies: usize, targets: usize, tag: &str) -> Result<Cluster> {
         let aisnode = bin("AISNODE_BIN", "aisnode")?;
         let xtask = bin("AIS_XTASK_BIN", "xtask")?;
         let root = target_dir().join("e2e");
         clean_stale(&root);
         let pid = std::process::id();
-        let dir = root.join(pid.to_string());
+        let dir = root.join(if tag.is_empty() {
+            pid.to_string()
+        } else {
+            format!("{pid}-{tag}")
+        });
         // Pick a base port below the ephemeral range; retry on a race with another process.
         let mut last_err = String::new();
         for attempt in 0..20u32 {
-            let base =
-                20_000 + ((pid.wrapping_mul(7919).wrapping_add(attempt * 131)) % 9_000) as u16;
-            if !ports_free(base) {
+            let salt: u32 = tag.bytes().map(u32::from).sum();
+            let spread = pid
+                .wrapping_mul(7919)
+                .wrapping_add(attempt * 131)
+                .wrapping_add(salt * 997);
+            let base = 20_000 + (spread % 9_000) as u16;
+            if !ports_free(base, (proxies + targets + 1) as u16) {
                 continue;
             }
             let out = Command::new(&xtask)
@@ -107,9 +121,9 @@ impl Cluster {
                 .args(["--port", &base.to_string()])
                 .args([
                     "--proxies",
-                    &PROXIES.to_string(),
+                    &proxies.to_string(),
                     "--targets",
-                    &TARGETS.to_string(),
+                    &targets.to_string(),
                 ])
                 .args(["--mountpaths", &MOUNTPATHS.to_string()])
                 .env("AIS_PARENT_PID", pid.to_string())
@@ -125,6 +139,7 @@ impl Cluster {
                 return Ok(Cluster {
                     endpoint: ep.to_string(),
                     dir,
+                    targets,
                 });
             }
             last_err = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
@@ -138,7 +153,7 @@ impl Cluster {
     /// The mountpath directories of every target.
     pub fn mountpaths(&self) -> Vec<PathBuf> {
         let mut v = Vec::new();
-        for t in 0..TARGETS {
+        for t in 0..self.targets {
             for m in 1..=MOUNTPATHS {
                 v.push(self.dir.join(format!("target-{t}")).join(format!("mp{m}")));
             }
@@ -220,4 +235,154 @@ pub async fn raw_http(
     let status = h.split(' ').nth(1).context("no status")?.parse()?;
     let hlen = h.len() + 4;
     Ok((status, h.to_string(), buf[hlen..].to_vec()))
+}
+
+/// One node process of a cluster deployed by [`Cluster::deploy_with`].
+#[derive(Debug, Clone)]
+pub struct NodeDir {
+    /// `proxy-0`, `target-2`, ...
+    pub name: String,
+    /// Its directory.
+    pub dir: PathBuf,
+}
+
+impl NodeDir {
+    /// The pid in `aisnode.pid`.
+    pub fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join("aisnode.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Whether its process is alive (and not a zombie).
+    pub fn alive(&self) -> bool {
+        self.pid().is_some_and(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| !s.contains(") Z "))
+        })
+    }
+
+    /// The public port from `local.json`.
+    pub fn port(&self) -> u16 {
+        let v: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(self.dir.join("local.json")).expect("local.json"),
+        )
+        .expect("json");
+        v["host_net"]["port"]
+            .as_str()
+            .and_then(|p| p.parse().ok())
+            .expect("port")
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port())
+    }
+
+    /// SIGKILLs the node (only a pid from our own pid file whose command line is `aisnode`).
+    pub fn kill9(&self) {
+        let pid = self.pid().expect("pid file");
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        assert!(
+            String::from_utf8_lossy(&cmd).contains("aisnode"),
+            "pid {pid} is not an aisnode"
+        );
+        let st = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(st.success());
+    }
+
+    /// Starts the node again with its config files (as `xtask deploy` did), bound to this test
+    /// process's lifetime.
+    pub fn restart(&self) -> Result<()> {
+        let aisnode = bin("AISNODE_BIN", "aisnode")?;
+        let role = if self.name.starts_with("proxy") {
+            "proxy"
+        } else {
+            "target"
+        };
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("log").join("aisnode.log"))?;
+        let child = Command::new(aisnode)
+            .arg(format!("-role={role}"))
+            .arg(format!(
+                "-config={}",
+                self.dir.join("cluster.json").display()
+            ))
+            .arg(format!(
+                "-local_config={}",
+                self.dir.join("local.json").display()
+            ))
+            .current_dir(&self.dir)
+            .env("AIS_PARENT_PID", std::process::id().to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        std::fs::write(self.dir.join("aisnode.pid"), format!("{}\n", child.id()))?;
+        Ok(())
+    }
+}
+
+impl Cluster {
+    /// The node directories (`proxy-*` then `target-*`, by index).
+    pub fn nodes(&self) -> Vec<NodeDir> {
+        let mut v: Vec<(u8, usize, NodeDir)> = std::fs::read_dir(&self.dir)
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        let (role, idx) = name.split_once('-')?;
+                        let r = match role {
+                            "proxy" => 0,
+                            "target" => 1,
+                            _ => return None,
+                        };
+                        Some((
+                            r,
+                            idx.parse().ok()?,
+                            NodeDir {
+                                name,
+                                dir: e.path(),
+                            },
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort_by_key(|(r, i, _)| (*r, *i));
+        v.into_iter().map(|(_, _, n)| n).collect()
+    }
+
+    /// The node named `name` (e.g. `proxy-1`).
+    pub fn node(&self, name: &str) -> NodeDir {
+        NodeDir {
+            name: name.to_string(),
+            dir: self.dir.join(name),
+        }
+    }
+
+    /// Runs `xtask join --role ROLE` against this cluster.
+    pub fn join(&self, role: &str) -> Result<String> {
+        let out = Command::new(bin("AIS_XTASK_BIN", "xtask")?)
+            .args(["join", "--role", role, "--bin"])
+            .arg(bin("AISNODE_BIN", "aisnode")?)
+            .arg("--dir")
+            .arg(&self.dir)
+            .env("AIS_PARENT_PID", std::process::id().to_string())
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "xtask join failed:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
 }

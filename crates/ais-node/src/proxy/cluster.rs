@@ -15,7 +15,7 @@ use std::sync::Arc;
 impl Proxy {
     fn config_json(&self) -> Value {
         let mut v =
-            serde_json::to_value(&self.ctl.meta.config().redacted()).unwrap_or_else(|_| json!({}));
+            serde_json::to_value(self.ctl.meta.config().redacted()).unwrap_or_else(|_| json!({}));
         if let (Some(o), Ok(Value::Object(l))) =
             (v.as_object_mut(), serde_json::to_value(&self.ctl.cfg.local))
         {

@@ -100,10 +100,10 @@ impl Proxy {
                     last_ok = Instant::now();
                 }
                 Ok(b) => {
-                    if let Beat::CaughtUp(_) = b {
-                        if self.ctl.is_primary() {
-                            self.reset_tracker();
-                        }
+                    if let Beat::CaughtUp(_) = b
+                        && self.ctl.is_primary()
+                    {
+                        self.reset_tracker();
                     }
                     last_ok = Instant::now();
                 }

@@ -84,10 +84,10 @@ impl Proxy {
         if persisted.version > 0 {
             self.ctl.catch_up_from_proxies().await;
             let best = self.smap();
-            if let Some(p) = best.proxy_si.as_ref().filter(|p| p.daemon_id != self.id()) {
-                if self.ctl.probe(&p.intra_control_net.direct_url).await {
-                    live_primary = Some(p.clone());
-                }
+            if let Some(p) = best.proxy_si.as_ref().filter(|p| p.daemon_id != self.id())
+                && self.ctl.probe(&p.intra_control_net.direct_url).await
+            {
+                live_primary = Some(p.clone());
             }
         }
         let was_primary = persisted.is_primary(self.id());

@@ -202,11 +202,7 @@ impl Target {
             let total = st.f_blocks.saturating_mul(st.f_frsize);
             let avail = st.f_bavail.saturating_mul(st.f_frsize);
             let used = total.saturating_sub(st.f_bfree.saturating_mul(st.f_frsize));
-            let pct = if total == 0 {
-                0
-            } else {
-                (used * 100 / total) as i32
-            };
+            let pct = (used * 100).checked_div(total).unwrap_or(0) as i32;
             used_all += used;
             avail_all += avail;
             pcts.push(pct);

@@ -3,5 +3,6 @@
 
 mod cluster;
 mod errors;
+mod membership;
 mod objects;
 mod python_sdk;
