@@ -298,7 +298,17 @@ async fn membership_election_lifecycle() {
     assert_eq!(primary_id(&s), old);
     assert_eq!((s.pmap.len(), s.tmap.len()), (3, 3));
 
-    // 10. A node without the cluster secret cannot join.
+    // 10. A proxy joins at runtime too.
+    cl.join("proxy").expect("xtask join --role proxy");
+    let urls: Vec<String> = cl
+        .nodes()
+        .iter()
+        .filter(|n| n.alive())
+        .map(|n| n.url())
+        .collect();
+    assert_eq!(converged(&urls).await.pmap.len(), 4);
+
+    // 11. A node without the cluster secret cannot join.
     let mut fake = s.tmap.values().next().unwrap().clone();
     fake.daemon_id = "intruderX1".into();
     let r = reqwest::Client::new()
@@ -309,4 +319,59 @@ async fn membership_election_lifecycle() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     assert!(!converged(&urls).await.tmap.contains_key("intruderX1"));
+
+    // 12. Full cluster restart: every node comes back with the same membership and buckets.
+    let before = converged(&urls).await;
+    let bmd_before = bmd_of(&p[0]).await.unwrap();
+    let live: Vec<_> = cl.nodes().into_iter().filter(|n| n.alive()).collect();
+    for n in &live {
+        n.kill9();
+    }
+    wait_for(WAIT, STEP, || async {
+        live.iter().all(|n| !n.alive()).then_some(())
+    })
+    .await
+    .expect("all nodes dead");
+    for n in &live {
+        n.restart().unwrap();
+    }
+    let after = wait_for(Duration::from_secs(30), STEP, || async {
+        let s = converged(&urls).await;
+        (s.tmap.len() == before.tmap.len() && s.pmap.len() == before.pmap.len()).then_some(s)
+    })
+    .await
+    .expect("cluster back after a full restart");
+    let ids = |s: &Smap| {
+        (
+            s.pmap.keys().cloned().collect::<Vec<_>>(),
+            s.tmap.keys().cloned().collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(ids(&after), ids(&before), "same node ids after restart");
+    assert_eq!(primary_id(&after), primary_id(&before));
+    let bmd_after = bmd_of(&p[0]).await.unwrap();
+    assert_eq!(
+        bmd_after["providers"], bmd_before["providers"],
+        "same buckets after restart"
+    );
+    let (_, b) = Client::new(&p[2])
+        .unwrap()
+        .get_object(&bck, "o11", None)
+        .await
+        .unwrap();
+    assert_eq!(&b[..], b"v11");
+
+    // 13. Cluster shutdown stops every node.
+    let r = reqwest::Client::new()
+        .put(format!("{}/v1/cluster", p[1]))
+        .json(&serde_json::json!({"action": "shutdown", "name": "", "value": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    wait_for(WAIT, STEP, || async {
+        live.iter().all(|n| !n.alive()).then_some(())
+    })
+    .await
+    .expect("all nodes exit after cluster shutdown");
 }
