@@ -38,6 +38,8 @@ verbs:
            prints AIS_ENDPOINT=http://127.0.0.1:<BASE> as its last line
   kill     stop the cluster started by deploy        [--dir DIR]
   status   show the nodes of the cluster and health  [--dir DIR]
+  codegen  regenerate crates/ais-metasync/src/pb from its .proto (pure Rust, no protoc);
+           --check: fail if the committed code is stale
   join     start one more node in the running cluster and wait until it is in the map
              --role proxy|target  [--dir DIR] [--bin PATH] [--debug]
   test     build, set up the Python venv and run every test;
@@ -77,6 +79,7 @@ fn run(argv: &[String]) -> anyhow::Result<()> {
         "kill" => cluster::kill(rest),
         "status" => cluster::status(rest),
         "join" => cluster::join(rest),
+        "codegen" => codegen(rest),
         "test" => check::test(rest),
         "ci" => check::ci(rest),
         "help" | "-h" | "--help" => {
@@ -108,4 +111,41 @@ fn cargo() -> std::process::Command {
     let mut cmd = std::process::Command::new(cargo);
     cmd.current_dir(repo_root());
     cmd
+}
+
+/// `cargo xtask codegen [--check]`: runs the `ais-codegen` package.
+fn codegen(args: &[String]) -> anyhow::Result<()> {
+    let check = match args {
+        [] => false,
+        [a] if a == "--check" => true,
+        _ => {
+            return Err(args::UsageError(format!("codegen: unexpected arguments {args:?}")).into());
+        }
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let committed = root.join("crates/ais-metasync/src/pb");
+    let out = if check {
+        std::env::temp_dir().join(format!("ais-codegen-{}", std::process::id()))
+    } else {
+        committed.clone()
+    };
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["run", "--quiet", "-p", "ais-codegen", "--"])
+            .arg(&out)
+            .current_dir(&root)
+            .status()?;
+    anyhow::ensure!(status.success(), "ais-codegen failed ({status})");
+    if check {
+        let name = "ais.metasync.v1.rs";
+        let fresh = std::fs::read(out.join(name))?;
+        let old = std::fs::read(committed.join(name))?;
+        let _ = std::fs::remove_dir_all(&out);
+        anyhow::ensure!(
+            fresh == old,
+            "crates/ais-metasync/src/pb/{name} is stale: run `cargo xtask codegen` and commit"
+        );
+        println!("codegen: up to date");
+    }
+    Ok(())
 }
