@@ -56,6 +56,7 @@ pub async fn mini_cluster(mountpaths: usize) -> MiniCluster {
         cluster: cluster.clone(),
         local: local("proxy", pport, 0),
         daemon_id: Some("benchproxy".into()),
+        log_level: None,
     })
     .await
     .expect("start proxy");
@@ -64,6 +65,7 @@ pub async fn mini_cluster(mountpaths: usize) -> MiniCluster {
         cluster,
         local: local("target", 0, mountpaths),
         daemon_id: Some("benchtarget".into()),
+        log_level: None,
     })
     .await
     .expect("start target");

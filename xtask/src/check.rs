@@ -62,6 +62,9 @@ pub(crate) fn test(extra: &[String]) -> anyhow::Result<()> {
     let python = ensure_venv(&venv)?;
     install_requirements(&root, &venv)?;
 
+    // Debian tools the end-to-end tests drive (installed when missing; root only).
+    ensure_debs(&[("prometheus", "prometheus")])?;
+
     // c. every test of the workspace (benches excluded: criterion builds are slow)
     let mut cmd = cargo();
     cmd.arg("test");
@@ -80,6 +83,39 @@ pub(crate) fn test(extra: &[String]) -> anyhow::Result<()> {
     step(&mut cmd)?;
 
     println!("xtask test: all steps passed");
+    Ok(())
+}
+
+/// Installs Debian packages whose command is missing (`(command, package)` pairs), with one
+/// `apt-get update` first. Needs root; otherwise fails with the command to run.
+fn ensure_debs(pkgs: &[(&str, &str)]) -> anyhow::Result<()> {
+    let missing: Vec<&str> = pkgs
+        .iter()
+        .filter(|(cmd, _)| {
+            !Command::new("sh")
+                .args(["-c", &format!("command -v {cmd}")])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .map(|(_, p)| *p)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !crate::proc::is_root() {
+        anyhow::bail!(
+            "missing Debian packages: run `sudo apt-get install -y {}`",
+            missing.join(" ")
+        );
+    }
+    step(Command::new("apt-get").args(["update", "-q"]))?;
+    step(
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
     Ok(())
 }
 

@@ -30,6 +30,10 @@ pub struct ClusterConfig {
     pub keepalivetracker: KeepaliveConf,
     /// Cluster secrets.
     pub auth: AuthConf,
+    /// Request metrics.
+    pub metrics: MetricsConf,
+    /// StatsD export.
+    pub statsd: StatsdConf,
     /// Cluster-wide feature flags.
     #[serde(with = "str_int")]
     pub features: u64,
@@ -225,6 +229,45 @@ impl Default for KeepaliveConf {
     }
 }
 
+/// `metrics` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsConf {
+    /// Count requests (on by default; off only to measure the cost of counting).
+    pub enabled: bool,
+}
+
+impl Default for MetricsConf {
+    fn default() -> Self {
+        MetricsConf { enabled: true }
+    }
+}
+
+/// `statsd` section: periodic UDP export of the node's metrics (off by default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StatsdConf {
+    /// Whether to send.
+    pub enabled: bool,
+    /// StatsD host.
+    pub host: String,
+    /// StatsD UDP port (AIS default 8125).
+    pub port: u16,
+    /// Send period.
+    pub interval_ms: u64,
+}
+
+impl Default for StatsdConf {
+    fn default() -> Self {
+        StatsdConf {
+            enabled: false,
+            host: "127.0.0.1".into(),
+            port: 8125,
+            interval_ms: 10_000,
+        }
+    }
+}
+
 /// `auth` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -340,6 +383,40 @@ impl LocalConfig {
 }
 
 impl ClusterConfig {
+    /// Applies `name=value` settings by dotted path (`log.level=debug`,
+    /// `keepalivetracker.timeout_ms=5000`); values are parsed as JSON when they can be, else
+    /// taken as strings. The result is validated; nothing changes on error.
+    pub fn set_by_path(&mut self, kvs: &[(String, String)]) -> Result<(), Error> {
+        let mut v = serde_json::to_value(&*self).map_err(|e| Error::internal(e.to_string()))?;
+        for (k, val) in kvs {
+            if k == "auth.join_secret" || k.starts_with("auth.") {
+                return Err(Error::bad_request(format!(
+                    "config: \"{k}\" cannot be set at runtime"
+                )));
+            }
+            let mut cur = &mut v;
+            for part in k.split('.') {
+                cur = cur
+                    .get_mut(part)
+                    .ok_or_else(|| Error::bad_request(format!("config: unknown key \"{k}\"")))?;
+            }
+            let parsed = serde_json::from_str::<serde_json::Value>(val)
+                .unwrap_or_else(|_| serde_json::Value::String(val.clone()));
+            // Keep strings strings (e.g. log.level=5 stays "5").
+            *cur = match (&*cur, parsed) {
+                (serde_json::Value::String(_), p) if !p.is_string() => {
+                    serde_json::Value::String(val.clone())
+                }
+                (_, p) => p,
+            };
+        }
+        let next: ClusterConfig =
+            serde_json::from_value(v).map_err(|e| Error::bad_request(format!("config: {e}")))?;
+        next.validate()?;
+        *self = next;
+        Ok(())
+    }
+
     /// A copy safe to show to clients: secrets blanked.
     pub fn redacted(&self) -> ClusterConfig {
         let mut c = self.clone();
@@ -359,6 +436,20 @@ impl ClusterConfig {
         if !(1..=32).contains(&self.mirror.copies) {
             return Err(Error::bad_request(
                 "cluster config: mirror.copies must be in 1..32",
+            ));
+        }
+        let k = &self.keepalivetracker;
+        if k.interval_ms == 0
+            || k.timeout_ms <= k.interval_ms
+            || k.primary_timeout_ms <= k.interval_ms
+        {
+            return Err(Error::bad_request(
+                "cluster config: keepalivetracker: interval_ms must be > 0 and smaller than timeout_ms and primary_timeout_ms",
+            ));
+        }
+        if !self.auth.join_secret.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::bad_request(
+                "cluster config: auth.join_secret must be printable ASCII without spaces",
             ));
         }
         Ok(())
@@ -418,6 +509,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.mountpaths(), ["/r/mp1/3", "/r/mp2/3"]);
+    }
+
+    #[test]
+    fn set_by_path() {
+        let mut c: ClusterConfig =
+            serde_json::from_str(r#"{"proxy":{"primary_url":"http://x"}}"#).unwrap();
+        c.set_by_path(&[
+            ("log.level".into(), "debug".into()),
+            ("keepalivetracker.timeout_ms".into(), "5000".into()),
+        ])
+        .unwrap();
+        assert_eq!(c.log.level, "debug");
+        assert_eq!(c.keepalivetracker.timeout_ms, 5000);
+        let before = c.clone();
+        assert!(c.set_by_path(&[("no.such".into(), "1".into())]).is_err());
+        assert!(
+            c.set_by_path(&[("keepalivetracker.timeout_ms".into(), "x".into())])
+                .is_err()
+        );
+        assert!(
+            c.set_by_path(&[("keepalivetracker.timeout_ms".into(), "1".into())])
+                .is_err(),
+            "validated"
+        );
+        assert!(
+            c.set_by_path(&[("auth.join_secret".into(), "x".into())])
+                .is_err()
+        );
+        assert_eq!(c, before);
     }
 
     #[test]

@@ -125,3 +125,59 @@ pub(crate) fn uptime_headers(r: &mut crate::web::Resp, node_ns: u128, cluster_ns
         h.insert(ais_core::wire::hdr::CLUSTER_UPTIME, v);
     }
 }
+
+/// Records one request in `op`: an error if it failed or answered >= 400, else its bytes and
+/// time. Only atomic adds.
+#[inline]
+pub(crate) fn account(
+    op: &ais_stats::Op,
+    r: &Result<crate::web::Resp, ais_core::Error>,
+    t0: std::time::Instant,
+    bytes: u64,
+) {
+    match r {
+        Ok(resp) if resp.status().as_u16() < 400 => op.ok(bytes, t0.elapsed()),
+        _ => op.err(),
+    }
+}
+
+/// `Content-Length` of a response (0 if absent).
+pub(crate) fn resp_len(r: &Result<crate::web::Resp, ais_core::Error>) -> u64 {
+    match r {
+        Ok(resp) => resp
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+/// `name=value` pairs of a `set-config` query (without the `transient` flag).
+pub(crate) fn config_kvs(req: &Req) -> Result<Vec<(String, String)>, ais_core::Error> {
+    let kvs: Vec<(String, String)> = req
+        .query
+        .iter()
+        .filter(|(k, _)| k.as_str() != "transient")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if kvs.is_empty() {
+        return Err(ais_core::Error::bad_request(
+            "set-config: expecting name=value query parameters",
+        ));
+    }
+    Ok(kvs)
+}
+
+/// `PUT /v1/daemon/set-config?k=v`: this node only, in memory.
+pub(crate) fn daemon_set_config(
+    ctl: &crate::ctl::Ctl,
+    req: &Req,
+) -> Result<crate::web::Resp, ais_core::Error> {
+    let kvs = config_kvs(req)?;
+    let mut c = (*ctl.meta.config()).clone();
+    c.set_by_path(&kvs)?;
+    ctl.meta.set_local_transient(c);
+    Ok(crate::web::ok())
+}

@@ -32,6 +32,7 @@ pub(crate) struct Ctl {
     pub(crate) started: AtomicBool,
     pub(crate) start: Instant,
     pub(crate) stop: tokio::sync::watch::Sender<bool>,
+    pub(crate) stats: ais_stats::Stats,
 }
 
 impl Ctl {
@@ -47,7 +48,14 @@ impl Ctl {
             &cfg.cluster.auth.join_secret,
             Duration::from_millis(c.timeout.max_host_busy_ms),
         );
+        let role = match me.daemon_type {
+            ais_meta::NodeRole::Proxy => ais_stats::Role::Proxy,
+            ais_meta::NodeRole::Target => ais_stats::Role::Target,
+        };
+        let stats = ais_stats::Stats::new(role, &me.daemon_id);
+        stats.set_enabled(c.metrics.enabled);
         Ok(Ctl {
+            stats,
             me,
             meta,
             peers,
@@ -291,4 +299,122 @@ pub(crate) fn node_control(
     }
     stop_soon(ctl);
     Ok(())
+}
+
+/// Resident memory of this process in bytes (from `/proc/self/statm`), 0 if unknown.
+pub(crate) fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
+        .map(|pages| pages * rustix::param::page_size() as u64)
+        .unwrap_or(0)
+}
+
+impl Ctl {
+    /// Node-state flags: started (cluster and node), plus `extra`.
+    pub(crate) fn state_flags(&self, extra: u64) -> u64 {
+        (if self.is_started() {
+            crate::common::NODE_STARTED_FLAGS
+        } else {
+            0
+        }) | extra
+    }
+
+    /// Refreshes process gauges before a scrape.
+    pub(crate) fn refresh_stats(&self, flags: u64) {
+        self.stats.set_process(self.start.elapsed(), rss_bytes());
+        self.stats.state_flags.set(flags as i64);
+    }
+
+    /// The `tracker` of `node_status`: internal metric name → `{"v": "<int>"}`.
+    pub(crate) fn tracker(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        for (k, v) in self.stats.snapshot() {
+            m.insert(k.to_string(), serde_json::json!({"v": v.to_string()}));
+        }
+        m.insert(
+            "up.ns.time".into(),
+            serde_json::json!({"v": (self.start.elapsed().as_nanos() as i64).to_string()}),
+        );
+        serde_json::Value::Object(m)
+    }
+
+    /// `/debug/vars`: counters, latencies, memory, runtime tasks, and `extra` (e.g. mountpaths).
+    pub(crate) fn debug_vars(&self, extra: serde_json::Value) -> serde_json::Value {
+        let snap: serde_json::Map<String, serde_json::Value> = self
+            .stats
+            .snapshot()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.into()))
+            .collect();
+        let avg = |n: &str, t: &str| {
+            let (n, t) = (
+                snap.get(n).and_then(|v| v.as_i64()).unwrap_or(0),
+                snap.get(t).and_then(|v| v.as_i64()).unwrap_or(0),
+            );
+            if n == 0 { 0 } else { t / n }
+        };
+        let rt = tokio::runtime::Handle::current().metrics();
+        serde_json::json!({
+            "node": {"id": self.me.daemon_id, "role": self.stats.role().as_str(), "smap_version": self.meta.smap().version, "primary": self.is_primary()},
+            "stats": snap,
+            "latency_avg_ns": {"get": avg("get.n", "get.ns.total"), "put": avg("put.n", "put.ns.total"), "head": avg("head.n", "head.ns.total"), "del": avg("del.n", "del.ns.total"), "lst": avg("lst.n", "lst.ns.total")},
+            "memstats": {"rss_bytes": rss_bytes()},
+            "runtime": {"workers": rt.num_workers(), "alive_tasks": rt.num_alive_tasks(), "global_queue_depth": rt.global_queue_depth()},
+            "uptime_ns": self.start.elapsed().as_nanos() as u64,
+            "extra": extra,
+        })
+    }
+}
+
+/// Sends the node's metrics to StatsD (UDP) every `statsd.interval_ms` while enabled.
+pub(crate) async fn statsd_loop<N: AsRef<Ctl> + Send + Sync + 'static>(node: std::sync::Arc<N>) {
+    let ctl: &Ctl = (*node).as_ref();
+    let mut prev = std::collections::HashMap::new();
+    let mut stop = ctl.stopped();
+    let mut sock: Option<(String, tokio::net::UdpSocket)> = None;
+    loop {
+        let conf = ctl.meta.config().statsd.clone();
+        let every = Duration::from_millis(conf.interval_ms.max(100));
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        if !conf.enabled {
+            continue;
+        }
+        let addr = format!("{}:{}", conf.host, conf.port);
+        if sock.as_ref().is_none_or(|(a, _)| *a != addr) {
+            match tokio::net::UdpSocket::bind("0.0.0.0:0").await {
+                Ok(s) => sock = Some((addr.clone(), s)),
+                Err(e) => {
+                    tracing::warn!(err = %e, "statsd: cannot open a UDP socket");
+                    continue;
+                }
+            }
+        }
+        let Some((addr, s)) = sock.as_ref() else {
+            continue;
+        };
+        let lines = ctl.stats.statsd_lines(&mut prev);
+        // Keep datagrams under a typical MTU.
+        let mut pkt = String::new();
+        for l in lines {
+            if pkt.len() + l.len() + 1 > 1400 {
+                let _ = s.send_to(pkt.as_bytes(), addr.as_str()).await;
+                pkt.clear();
+            }
+            pkt.push_str(&l);
+            pkt.push('\n');
+        }
+        if !pkt.is_empty()
+            && let Err(e) = s.send_to(pkt.as_bytes(), addr.as_str()).await
+        {
+            tracing::debug!(err = %e, %addr, "statsd send failed");
+        }
+    }
 }

@@ -65,6 +65,20 @@ impl std::str::FromStr for Role {
     }
 }
 
+/// Applies a `tracing` filter directive (e.g. `info,ais_node=debug`) to the running process;
+/// supplied by the binary that owns the subscriber. Called when `log.level` changes at runtime.
+#[derive(Clone)]
+pub struct LogLevelHook(pub Arc<SetLogLevel>);
+
+/// The function behind a [`LogLevelHook`].
+pub type SetLogLevel = dyn Fn(&str) -> Result<(), String> + Send + Sync;
+
+impl std::fmt::Debug for LogLevelHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogLevelHook")
+    }
+}
+
 /// Everything a node needs to start.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -76,6 +90,8 @@ pub struct NodeConfig {
     pub local: LocalConfig,
     /// Explicit node id (`-daemon_id`), else from env `AIS_DAEMON_ID`, disk, or generated.
     pub daemon_id: Option<String>,
+    /// How to change the log level at runtime (none: `log.level` changes are only stored).
+    pub log_level: Option<LogLevelHook>,
 }
 
 impl NodeConfig {
@@ -98,6 +114,7 @@ impl NodeConfig {
             cluster,
             local,
             daemon_id,
+            log_level: None,
         };
         c.validate()?;
         Ok(c)

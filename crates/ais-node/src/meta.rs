@@ -23,6 +23,7 @@ pub(crate) struct Installed {
 }
 
 pub(crate) struct NodeMeta {
+    log_level: Option<crate::LogLevelHook>,
     confdir: PathBuf,
     smap: RwLock<Arc<Smap>>,
     bmd: RwLock<Arc<Bmd>>,
@@ -33,7 +34,11 @@ pub(crate) struct NodeMeta {
 impl NodeMeta {
     /// Loads persisted revisions (if any); the config file given at start-up is the initial
     /// cluster config unless a newer one was persisted.
-    pub(crate) fn load(confdir: PathBuf, initial: &ClusterConfig) -> Result<Self, NodeError> {
+    pub(crate) fn load(
+        confdir: PathBuf,
+        initial: &ClusterConfig,
+        log_level: Option<crate::LogLevelHook>,
+    ) -> Result<Self, NodeError> {
         std::fs::create_dir_all(&confdir)
             .map_err(|e| NodeError::Storage(format!("{}: {e}", confdir.display())))?;
         let smap = metastore::load::<Smap>(&confdir, metastore::SMAP_FILE)?
@@ -48,7 +53,11 @@ impl NodeMeta {
             }
             _ => initial.clone(),
         };
+        if let (Some(h), true) = (&log_level, config.log.level != initial.log.level) {
+            let _ = (h.0)(&config.log.level);
+        }
         Ok(NodeMeta {
+            log_level,
             confdir,
             smap: RwLock::new(Arc::new(smap)),
             bmd: RwLock::new(Arc::new(bmd)),
@@ -127,6 +136,7 @@ impl NodeMeta {
             if c.config_version > cur.config_version {
                 c.auth = cur.auth.clone();
                 metastore::save(&self.confdir, CONF_FILE, &c).map_err(io)?;
+                self.apply_log_level(&cur.log.level, &c.log.level);
                 *self.config.write().expect("config lock") = Arc::new(c);
             }
         }
@@ -163,6 +173,41 @@ impl NodeMeta {
             .map_err(|e| Error::internal(e.to_string()))?;
         *self.bmd.write().expect("bmd lock") = Arc::new(b);
         Ok(())
+    }
+
+    fn apply_log_level(&self, old: &str, new: &str) {
+        if old == new {
+            return;
+        }
+        match &self.log_level {
+            Some(h) => match (h.0)(new) {
+                Ok(()) => tracing::info!(level = %new, "log level changed"),
+                Err(e) => tracing::warn!(level = %new, err = %e, "cannot apply log level"),
+            },
+            None => tracing::info!(level = %new, "log level stored (no runtime hook)"),
+        }
+    }
+
+    /// Replaces the cluster config with a locally made newer one (primary), persisting it.
+    pub(crate) fn set_config(&self, c: ClusterConfig) -> Result<(), Error> {
+        let _g = self.install_lock.lock().expect("install lock");
+        let cur = self.config();
+        if c.config_version <= cur.config_version {
+            return Err(Error::internal("config version must grow"));
+        }
+        metastore::save(&self.confdir, CONF_FILE, &c)
+            .map_err(|e| Error::internal(e.to_string()))?;
+        self.apply_log_level(&cur.log.level, &c.log.level);
+        *self.config.write().expect("config lock") = Arc::new(c);
+        Ok(())
+    }
+
+    /// Changes this node's config only, in memory (`/v1/daemon/set-config`).
+    pub(crate) fn set_local_transient(&self, c: ClusterConfig) {
+        let _g = self.install_lock.lock().expect("install lock");
+        let cur = self.config();
+        self.apply_log_level(&cur.log.level, &c.log.level);
+        *self.config.write().expect("config lock") = Arc::new(c);
     }
 
     /// Forgets all persisted metadata (decommission).

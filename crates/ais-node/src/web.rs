@@ -248,6 +248,10 @@ pub(crate) fn error_resp(
 
 /// Something that handles parsed requests.
 pub(crate) trait Handler: Send + Sync + 'static {
+    /// `/metrics`: Prometheus text.
+    fn metrics_text(&self) -> String;
+    /// `/debug/vars`: JSON.
+    fn debug_vars(&self) -> serde_json::Value;
     /// Handles one request; errors become AIS-shaped error replies.
     fn handle(self: Arc<Self>, req: Req) -> impl Future<Output = Result<Resp, Error>> + Send;
     /// `p[ID]` / `t[ID]` for error bodies.
@@ -257,6 +261,18 @@ pub(crate) trait Handler: Send + Sync + 'static {
 async fn dispatch<H: Handler>(h: Arc<H>, req: http::Request<Incoming>, remote: SocketAddr) -> Resp {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    if method == Method::GET {
+        match path.as_str() {
+            "/metrics" => {
+                return with_ct(
+                    Response::new(full(h.metrics_text())),
+                    "text/plain; version=0.0.4; charset=utf-8",
+                );
+            }
+            "/debug/vars" => return json(&h.debug_vars()),
+            _ => {}
+        }
+    }
     let r = match Req::parse(req, remote) {
         Ok(r) => h.clone().handle(r).await,
         Err(e) => Err(e),

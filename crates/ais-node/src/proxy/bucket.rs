@@ -182,7 +182,21 @@ impl Proxy {
         Ok(web::json(&v))
     }
 
-    async fn list_objects(&self, req: &Req, bck: Bck, mut msg: LsoMsg) -> Result<Resp, Error> {
+    async fn list_objects(&self, req: &Req, bck: Bck, msg: LsoMsg) -> Result<Resp, Error> {
+        let t0 = std::time::Instant::now();
+        let r = self.list_objects_merged(req, bck, msg).await;
+        if self.ctl.stats.enabled() {
+            common::account(&self.ctl.stats.lst, &r, t0, 0);
+        }
+        r
+    }
+
+    async fn list_objects_merged(
+        &self,
+        req: &Req,
+        bck: Bck,
+        mut msg: LsoMsg,
+    ) -> Result<Resp, Error> {
         if !bck.is_ais() {
             return Err(Error::new(
                 ErrKind::NotImplemented,

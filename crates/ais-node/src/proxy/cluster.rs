@@ -32,7 +32,7 @@ impl Proxy {
             "ais_version": crate::VERSION,
             "build_time": "",
             "k8s_pod_name": "",
-            "tracker": {},
+            "tracker": self.ctl.tracker(),
             "capacity": {"mountpaths": {}, "cs_err": "", "total_used": "0", "total_avail": "0", "pct_max": 0, "pct_avg": 0, "pct_min": 0},
             "cluster": {"flags": self.node_flags()},
             "sys_info": {},
@@ -62,6 +62,9 @@ impl Proxy {
     }
 
     pub(super) async fn handle_daemon(&self, req: &mut Req) -> Result<Resp, Error> {
+        if req.method == Method::PUT && req.items.get(1).map(String::as_str) == Some("set-config") {
+            return crate::common::daemon_set_config(&self.ctl, req);
+        }
         match req.method {
             Method::GET => {
                 let what = req.q("what").to_string();
@@ -90,6 +93,19 @@ impl Proxy {
                     .map_err(|e| Error::bad_request(format!("join: {e}")))?;
                 let revs = self.handle_join(node).await?;
                 Ok(web::json(&crate::intra::JoinReply::from(revs)))
+            }
+            (&Method::PUT, "set-config") => {
+                if !self.ctl.is_primary() {
+                    return self.to_primary(req).await;
+                }
+                let kvs = crate::common::config_kvs(req)?;
+                if req.q_bool("transient") {
+                    return Err(Error::new(
+                        ErrKind::NotImplemented,
+                        "transient cluster-wide config changes are not supported; use /v1/daemon/set-config per node",
+                    ));
+                }
+                self.set_cluster_config(&kvs).await
             }
             (&Method::PUT, "proxy") => {
                 if !self.ctl.is_primary() {

@@ -40,7 +40,7 @@ impl Proxy {
         si_of: impl FnOnce(&str) -> Snode,
     ) -> Result<Arc<Self>, NodeError> {
         let confdir = PathBuf::from(&cfg.local.confdir);
-        let meta = NodeMeta::load(confdir.clone(), &cfg.cluster)?;
+        let meta = NodeMeta::load(confdir.clone(), &cfg.cluster, cfg.log_level.clone())?;
         let id = crate::ids::proxy_id(cfg.daemon_id.as_deref(), &confdir)?;
         let si = si_of(&id);
         Ok(Arc::new(Proxy {
@@ -103,6 +103,7 @@ impl Proxy {
             .store(true, std::sync::atomic::Ordering::Release);
         let me = self.clone();
         tokio::spawn(async move { me.keepalive_loop().await });
+        tokio::spawn(crate::ctl::statsd_loop(self.clone()));
         Ok(())
     }
 
@@ -212,6 +213,25 @@ impl Proxy {
             }
         }
         Ok(now)
+    }
+
+    /// Primary: changes the cluster config by dotted paths, bumps its version, pushes it.
+    pub(crate) async fn set_cluster_config(&self, kvs: &[(String, String)]) -> Result<Resp, Error> {
+        let _g = self.meta_lock.lock().await;
+        let mut c = (*self.ctl.meta.config()).clone();
+        c.set_by_path(kvs)?;
+        c.config_version += 1;
+        self.ctl.meta.set_config(c)?;
+        let mut revs = self.ctl.meta.revs(self.id());
+        revs.smap = None;
+        revs.bmd = None;
+        self.ctl.push_all(&revs).await;
+        tracing::info!(
+            version = self.ctl.meta.config().config_version,
+            ?kvs,
+            "cluster config changed"
+        );
+        Ok(web::ok())
     }
 
     /// Adds (or updates) a node: on the primary directly, elsewhere forwarded to the primary.
@@ -469,23 +489,49 @@ fn creation_time() -> String {
     s.get(..19).map(|x| x.replace('T', " ")).unwrap_or_default()
 }
 
+impl AsRef<Ctl> for Proxy {
+    fn as_ref(&self) -> &Ctl {
+        &self.ctl
+    }
+}
+
 impl Handler for Proxy {
     fn node_name(&self) -> String {
         self.ctl.me.name()
     }
 
+    fn metrics_text(&self) -> String {
+        self.ctl.refresh_stats(self.node_flags());
+        self.ctl.stats.prometheus_text()
+    }
+
+    fn debug_vars(&self) -> serde_json::Value {
+        self.ctl.refresh_stats(self.node_flags());
+        let jobs = self.jobs.find("", true).len();
+        self.ctl
+            .debug_vars(serde_json::json!({"running_jobs": jobs}))
+    }
+
     async fn handle(self: Arc<Self>, mut req: Req) -> Result<Resp, Error> {
         let first = req.items.first().map(String::as_str).unwrap_or("");
         match first {
-            "objects" => match req.method {
-                Method::GET
-                | Method::PUT
-                | Method::HEAD
-                | Method::DELETE
-                | Method::PATCH
-                | Method::POST => self.redirect(&mut req),
-                _ => Err(method_not_allowed(&req)),
-            },
+            "objects" => {
+                let t0 = Instant::now();
+                let st = &self.ctl.stats;
+                let op = match req.method {
+                    Method::GET => Some(&st.get),
+                    Method::PUT => Some(&st.put),
+                    Method::HEAD => Some(&st.head),
+                    Method::DELETE => Some(&st.del),
+                    Method::PATCH | Method::POST => None,
+                    _ => return Err(method_not_allowed(&req)),
+                };
+                let r = self.redirect(&mut req);
+                if let (Some(op), true) = (op, st.enabled()) {
+                    common::account(op, &r, t0, 0);
+                }
+                r
+            }
             "buckets" => self.handle_buckets(&mut req).await,
             "health" => self.health(&req).await,
             "daemon" => self.handle_daemon(&mut req).await,

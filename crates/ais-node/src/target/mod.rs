@@ -42,7 +42,11 @@ impl Target {
         };
         let id = crate::ids::target_id(cfg.daemon_id.as_deref(), &paths)?;
         let si = si_of(&id);
-        let meta = NodeMeta::load(std::path::PathBuf::from(&cfg.local.confdir), &cfg.cluster)?;
+        let meta = NodeMeta::load(
+            std::path::PathBuf::from(&cfg.local.confdir),
+            &cfg.cluster,
+            cfg.log_level.clone(),
+        )?;
         Ok(Arc::new(Target {
             name: si.name(),
             ctl: Ctl::new(si, meta, cfg)?,
@@ -68,6 +72,7 @@ impl Target {
             .store(true, std::sync::atomic::Ordering::Release);
         let me = self.clone();
         tokio::spawn(async move { me.keepalive_loop().await });
+        tokio::spawn(crate::ctl::statsd_loop(self.clone()));
         Ok(())
     }
 
@@ -190,6 +195,19 @@ impl Target {
         })
     }
 
+    /// Updates the mountpath capacity gauges.
+    fn refresh_capacity(&self) {
+        for m in self.mps.all() {
+            if let Ok(st) = rustix::fs::statvfs(m.path.as_str()) {
+                let total = st.f_blocks.saturating_mul(st.f_frsize);
+                let avail = st.f_bavail.saturating_mul(st.f_frsize);
+                let used = total.saturating_sub(st.f_bfree.saturating_mul(st.f_frsize));
+                let pct = (used * 100).checked_div(total).unwrap_or(0) as i64;
+                self.ctl.stats.set_mountpath(&m.path, used, avail, pct);
+            }
+        }
+    }
+
     /// Capacity of every mountpath (`Tcdf` shape), from `statvfs`.
     fn capacity(&self) -> serde_json::Value {
         let mut mps = serde_json::Map::new();
@@ -246,7 +264,7 @@ impl Target {
             "ais_version": crate::VERSION,
             "build_time": "",
             "k8s_pod_name": "",
-            "tracker": {},
+            "tracker": self.ctl.tracker(),
             "capacity": self.capacity(),
             "cluster": {"flags": if self.ctl.is_started() { common::NODE_STARTED_FLAGS } else { 0 }},
             "sys_info": {},
@@ -260,9 +278,27 @@ impl Target {
     }
 }
 
+impl AsRef<Ctl> for Target {
+    fn as_ref(&self) -> &Ctl {
+        &self.ctl
+    }
+}
+
 impl Handler for Target {
     fn node_name(&self) -> String {
         self.name.clone()
+    }
+
+    fn metrics_text(&self) -> String {
+        self.refresh_capacity();
+        self.ctl.refresh_stats(self.ctl.state_flags(0));
+        self.ctl.stats.prometheus_text()
+    }
+
+    fn debug_vars(&self) -> serde_json::Value {
+        self.ctl.refresh_stats(self.ctl.state_flags(0));
+        self.ctl
+            .debug_vars(serde_json::json!({"capacity": self.capacity()}))
     }
 
     async fn handle(self: Arc<Self>, mut req: Req) -> Result<Resp, Error> {
@@ -275,11 +311,46 @@ impl Handler for Target {
                 }
                 let bck = common::req_bck(&req, &bname)?;
                 let obj = common::obj_name(&req, 2);
+                let st = &self.ctl.stats;
+                let on = st.enabled();
+                let t0 = Instant::now();
                 match req.method {
-                    Method::GET => self.get_obj(&req, bck, obj).await,
-                    Method::HEAD => self.head_obj(&req, bck, obj).await,
-                    Method::PUT => self.put_obj(&mut req, bck, obj).await,
-                    Method::DELETE => self.delete_obj(&req, bck, obj).await,
+                    Method::GET => {
+                        let r = self.get_obj(&req, bck, obj).await;
+                        if on {
+                            common::account(&st.get, &r, t0, common::resp_len(&r));
+                        }
+                        r
+                    }
+                    Method::HEAD => {
+                        let r = self.head_obj(&req, bck, obj).await;
+                        if on {
+                            common::account(&st.head, &r, t0, 0);
+                        }
+                        r
+                    }
+                    Method::PUT => {
+                        let r = self.put_obj(&mut req, bck, obj).await;
+                        if on {
+                            let stored = r
+                                .as_ref()
+                                .ok()
+                                .and_then(|resp| resp.extensions().get::<object::Stored>())
+                                .map_or(0, |s| s.0);
+                            common::account(&st.put, &r, t0, stored);
+                            if matches!(&r, Err(e) if e.kind() == ErrKind::BadChecksum) {
+                                st.err_cksum.inc();
+                            }
+                        }
+                        r
+                    }
+                    Method::DELETE => {
+                        let r = self.delete_obj(&req, bck, obj).await;
+                        if on {
+                            common::account(&st.del, &r, t0, 0);
+                        }
+                        r
+                    }
                     Method::PATCH => self.patch_obj(&mut req, bck, obj).await,
                     Method::POST => Err(Error::new(
                         ErrKind::NotImplemented,
@@ -290,8 +361,21 @@ impl Handler for Target {
             }
             "health" => Ok(self.health(&req)),
             "daemon" if req.method == Method::GET => self.daemon_get(&req),
+            "daemon"
+                if req.method == Method::PUT
+                    && req.items.get(1).map(String::as_str) == Some("set-config") =>
+            {
+                common::daemon_set_config(&self.ctl, &req)
+            }
             "intra" if req.method == Method::POST => match req.items.get(1).map(String::as_str) {
-                Some("list") => self.list_page(&mut req).await,
+                Some("list") => {
+                    let t0 = Instant::now();
+                    let r = self.list_page(&mut req).await;
+                    if self.ctl.stats.enabled() {
+                        common::account(&self.ctl.stats.lst, &r, t0, 0);
+                    }
+                    r
+                }
                 Some("delete") => self.batch_delete(&mut req).await,
                 _ => Err(bad_path(&req)),
             },

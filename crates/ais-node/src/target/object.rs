@@ -24,6 +24,10 @@ const GET_CHUNK_BYTES: usize = 1 << 20;
 /// Total size of all custom-metadata keys and values.
 const CUSTOM_MD_BYTES_MAX: usize = 2048;
 
+/// Bytes a PUT stored (a response extension, for metrics).
+#[derive(Clone, Copy)]
+pub(super) struct Stored(pub(super) u64);
+
 fn join_err(e: tokio::task::JoinError) -> Error {
     Error::internal(format!("blocking task failed: {e}"))
 }
@@ -476,6 +480,7 @@ impl Target {
         .map_err(|e| self.fs_err(e))?;
         let mut r = web::ok();
         attr_headers(r.headers_mut(), &lom)?;
+        r.extensions_mut().insert(Stored(lom.size));
         Ok(r)
     }
 

@@ -4,5 +4,6 @@
 mod cluster;
 mod errors;
 mod membership;
+mod metrics;
 mod objects;
 mod python_sdk;
