@@ -24,11 +24,17 @@ fn free_port() -> u16 {
 
 /// Starts one proxy and one target with `mountpaths` mountpaths.
 pub async fn mini_cluster(mountpaths: usize) -> MiniCluster {
+    mini_cluster_with(mountpaths, true).await
+}
+
+/// Like [`mini_cluster`], with request metrics on or off.
+pub async fn mini_cluster_with(mountpaths: usize, metrics: bool) -> MiniCluster {
     let dir = tempfile::tempdir().expect("temp dir");
     let pport = free_port();
     let mut cluster = ClusterConfig::default();
     cluster.proxy.primary_url = format!("http://127.0.0.1:{pport}");
     cluster.log.level = "warn".into();
+    cluster.metrics.enabled = metrics;
     let local = |name: &str, port: u16, mps: usize| LocalConfig {
         confdir: dir.path().join(name).to_string_lossy().into_owned(),
         log_dir: String::new(),
