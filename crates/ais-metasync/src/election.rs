@@ -50,6 +50,13 @@ pub fn decide(smap: &Smap, candidate_id: &str, old_primary: &str, primary_reacha
     }
 }
 
+/// Whether `yes` votes (the candidate's own included) win among `electorate` proxies (all proxies
+/// but the failed primary): a strict majority. A voter that did not answer is not a yes, so two
+/// partitions can never both elect.
+pub fn has_majority(yes: usize, electorate: usize) -> bool {
+    yes * 2 > electorate
+}
+
 /// The Smap a newly elected primary installs: `me` primary, `old` removed, version bumped.
 pub fn new_smap(smap: &Smap, me: &str, old: &str) -> Option<Smap> {
     let mut s = smap.clone();
@@ -100,6 +107,16 @@ mod tests {
         let best = candidate(&s, &["proxyAAA"]).unwrap().daemon_id.clone();
         s.pmap.get_mut(&best).unwrap().flags = snode_flag::NON_ELECTABLE;
         assert_ne!(candidate(&s, &["proxyAAA"]).unwrap().daemon_id, best);
+    }
+
+    #[test]
+    fn majority() {
+        assert!(has_majority(1, 1));
+        assert!(!has_majority(1, 2), "two survivors: the other one must agree");
+        assert!(has_majority(2, 2));
+        assert!(has_majority(2, 3));
+        assert!(!has_majority(2, 4));
+        assert!(!has_majority(0, 0));
     }
 
     #[test]

@@ -181,3 +181,14 @@ pub(crate) fn daemon_set_config(
     ctl.meta.set_local_transient(c);
     Ok(crate::web::ok())
 }
+
+/// Remote (cloud or remote-AIS) buckets need a backend, which this cluster does not have yet.
+pub(crate) fn no_backend(bck: &ais_core::Bck) -> ais_core::Error {
+    ais_core::Error::new(
+        ais_core::ErrKind::NotImplemented,
+        format!(
+            "bucket \"{}\": remote backends are not configured",
+            bck.cname()
+        ),
+    )
+}

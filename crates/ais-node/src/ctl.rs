@@ -236,7 +236,7 @@ impl Ctl {
     /// Whether the proxy at control URL `url` answers within a short time.
     pub(crate) async fn probe(&self, url: &str) -> bool {
         self.peers
-            .with_timeout(Duration::from_millis(400))
+            .with_timeout(Duration::from_millis(1000))
             .pull(url)
             .await
             .is_ok()
@@ -341,6 +341,23 @@ impl Ctl {
             serde_json::json!({"v": (self.start.elapsed().as_nanos() as i64).to_string()}),
         );
         serde_json::Value::Object(m)
+    }
+
+    /// `what=node_status` (metadata.md §6) with this node's `capacity` and state `flags`.
+    pub(crate) fn node_status(&self, capacity: serde_json::Value, flags: u64) -> serde_json::Value {
+        serde_json::json!({
+            "snode": self.me,
+            "status": "",
+            "deployment": "dev",
+            "ais_version": crate::VERSION,
+            "build_time": "",
+            "k8s_pod_name": "",
+            "tracker": self.tracker(),
+            "capacity": capacity,
+            "cluster": {"flags": flags},
+            "sys_info": {},
+            "smap_version": self.meta.smap().version.to_string(),
+        })
     }
 
     /// `/debug/vars`: counters, latencies, memory, runtime tasks, and `extra` (e.g. mountpaths).

@@ -89,13 +89,7 @@ impl Proxy {
         match (&req.method, msg.action.as_str()) {
             (&Method::POST, act::CREATE_BCK) => {
                 if !bck.is_ais() {
-                    return Err(Error::new(
-                        ErrKind::NotImplemented,
-                        format!(
-                            "bucket \"{}\": remote backends are not configured",
-                            bck.cname()
-                        ),
-                    ));
+                    return Err(crate::common::no_backend(&bck));
                 }
                 let upd: Option<BpropsToSet> =
                     if msg.value.is_null() {
@@ -198,13 +192,7 @@ impl Proxy {
         mut msg: LsoMsg,
     ) -> Result<Resp, Error> {
         if !bck.is_ais() {
-            return Err(Error::new(
-                ErrKind::NotImplemented,
-                format!(
-                    "bucket \"{}\": remote backends are not configured",
-                    bck.cname()
-                ),
-            ));
+            return Err(crate::common::no_backend(&bck));
         }
         self.bmd().need(&bck)?;
         msg.prefix = ais_core::name::validate_prefix(&msg.prefix)?.to_string();

@@ -25,19 +25,7 @@ impl Proxy {
     }
 
     pub(super) fn node_status(&self) -> Value {
-        json!({
-            "snode": self.ctl.me,
-            "status": "",
-            "deployment": "dev",
-            "ais_version": crate::VERSION,
-            "build_time": "",
-            "k8s_pod_name": "",
-            "tracker": self.ctl.tracker(),
-            "capacity": {"mountpaths": {}, "cs_err": "", "total_used": "0", "total_avail": "0", "pct_max": 0, "pct_avg": 0, "pct_min": 0},
-            "cluster": {"flags": self.node_flags()},
-            "sys_info": {},
-            "smap_version": self.smap().version.to_string(),
-        })
+        self.ctl.node_status(json!({"mountpaths": {}, "cs_err": "", "total_used": "0", "total_avail": "0", "pct_max": 0, "pct_avg": 0, "pct_min": 0}), self.node_flags())
     }
 
     fn what_common(&self, what: &str) -> Option<Result<Resp, Error>> {

@@ -113,13 +113,13 @@ impl Proxy {
                     );
                     tracing::debug!(err = %e, "heartbeat to the primary failed");
                     if last_ok.elapsed() >= limit {
-                        if self.ctl.catch_up_from_proxies().await.old_smap.is_some()
-                            && self.primary_reachable().await
-                        {
-                            last_ok = Instant::now(); // a new primary is already in charge
-                            continue;
+                        let failed = self.primary_id();
+                        // Maybe a new primary is already in charge: then heartbeat it for a
+                        // full period before suspecting it too.
+                        self.ctl.catch_up_from_proxies().await;
+                        if self.primary_id() == failed {
+                            self.clone().elect(&failed).await;
                         }
-                        self.clone().elect().await;
                         last_ok = Instant::now();
                     }
                 }
@@ -127,13 +127,12 @@ impl Proxy {
         }
     }
 
-    async fn primary_reachable(&self) -> bool {
-        let smap = self.smap();
-        match smap.proxy_si.as_ref() {
-            Some(p) if p.daemon_id == self.id() => true,
-            Some(p) => self.ctl.probe(&p.intra_control_net.direct_url).await,
-            None => false,
-        }
+    fn primary_id(&self) -> String {
+        self.smap()
+            .proxy_si
+            .as_ref()
+            .map(|p| p.daemon_id.clone())
+            .unwrap_or_default()
     }
 
     /// Primary: removes nodes that stopped sending heartbeats (nodes in maintenance or being
@@ -180,13 +179,13 @@ impl Proxy {
     /// Runs an election after the primary became unreachable: the HRW candidate asks the other
     /// proxies to agree and takes over; the others wait for it (skipping candidates that are
     /// gone too).
-    async fn elect(self: Arc<Self>) {
+    async fn elect(self: Arc<Self>, failed: &str) {
         if self.electing.swap(true, Ordering::AcqRel) {
             return;
         }
         let t0 = Instant::now();
         let start = self.smap();
-        let Some(old) = start.proxy_si.clone() else {
+        let Some(old) = start.proxy_si.clone().filter(|p| p.daemon_id == failed) else {
             self.electing.store(false, Ordering::Release);
             return;
         };
@@ -225,6 +224,14 @@ impl Proxy {
                 let replies = futures_util::future::join_all(futs).await;
                 if let Some(no) = replies.iter().flatten().find(|r| !r.yes) {
                     tracing::warn!(reason = %no.reason, "election: vote refused; standing down");
+                    break;
+                }
+                // A majority of the proxies other than the failed primary (us included) must
+                // agree: an unreachable voter is not a yes.
+                let electorate = smap.pmap.len().saturating_sub(1);
+                let yes = replies.iter().flatten().filter(|r| r.yes).count() + 1;
+                if !election::has_majority(yes, electorate) {
+                    tracing::warn!(yes, electorate, "election: no majority; standing down");
                     break;
                 }
                 match self.become_primary(Some(&old.daemon_id)).await {

@@ -399,13 +399,7 @@ impl Proxy {
         if bck.is_ais() {
             self.bmd().need(&bck)?;
         } else {
-            return Err(Error::new(
-                ErrKind::NotImplemented,
-                format!(
-                    "bucket \"{}\": remote backends are not configured",
-                    bck.cname()
-                ),
-            ));
+            return Err(crate::common::no_backend(&bck));
         }
         let smap = self.smap();
         let t = smap

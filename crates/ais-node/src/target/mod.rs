@@ -127,13 +127,7 @@ impl Target {
     /// Props of an ais bucket, or 404.
     fn bprops(&self, bck: &Bck) -> Result<Bprops, Error> {
         if !bck.is_ais() {
-            return Err(Error::new(
-                ErrKind::NotImplemented,
-                format!(
-                    "bucket \"{}\": remote backends are not configured",
-                    bck.cname()
-                ),
-            ));
+            return Err(crate::common::no_backend(bck));
         }
         Ok(self.bmd().need(bck)?.clone())
     }
@@ -257,19 +251,8 @@ impl Target {
     }
 
     fn node_status(&self) -> serde_json::Value {
-        serde_json::json!({
-            "snode": self.ctl.me,
-            "status": "",
-            "deployment": "dev",
-            "ais_version": crate::VERSION,
-            "build_time": "",
-            "k8s_pod_name": "",
-            "tracker": self.ctl.tracker(),
-            "capacity": self.capacity(),
-            "cluster": {"flags": if self.ctl.is_started() { common::NODE_STARTED_FLAGS } else { 0 }},
-            "sys_info": {},
-            "smap_version": self.smap().version.to_string(),
-        })
+        self.ctl
+            .node_status(self.capacity(), self.ctl.state_flags(0))
     }
 
     /// The stripe lock of an object.
