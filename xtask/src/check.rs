@@ -229,7 +229,11 @@ pub(crate) fn ci(args: &[String]) -> anyhow::Result<()> {
     if deny.is_ok_and(|s| s.success()) {
         step(cargo().args(["deny", "check", "bans", "licenses", "sources"]))?;
         // The advisory database is fetched from a host that may be unreachable.
-        if cargo().args(["deny", "fetch", "db"]).status().is_ok_and(|s| s.success()) {
+        if cargo()
+            .args(["deny", "fetch", "db"])
+            .status()
+            .is_ok_and(|s| s.success())
+        {
             step(cargo().args(["deny", "check", "advisories"]))?;
         } else {
             eprintln!("note: RustSec advisory database unreachable; advisories not checked");

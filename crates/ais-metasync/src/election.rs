@@ -112,7 +112,10 @@ mod tests {
     #[test]
     fn majority() {
         assert!(has_majority(1, 1));
-        assert!(!has_majority(1, 2), "two survivors: the other one must agree");
+        assert!(
+            !has_majority(1, 2),
+            "two survivors: the other one must agree"
+        );
         assert!(has_majority(2, 2));
         assert!(has_majority(2, 3));
         assert!(!has_majority(2, 4));

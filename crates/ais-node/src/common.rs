@@ -192,3 +192,11 @@ pub(crate) fn no_backend(bck: &ais_core::Bck) -> ais_core::Error {
         ),
     )
 }
+
+/// Characters percent-encoded in object names placed in URL paths (Python `quote` with `/` safe).
+pub(crate) const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');

@@ -33,6 +33,8 @@ pub(crate) struct Ctl {
     pub(crate) start: Instant,
     pub(crate) stop: tokio::sync::watch::Sender<bool>,
     pub(crate) stats: ais_stats::Stats,
+    /// Set when the node was told to leave (shutdown, decommission): no more heartbeats or joins.
+    leaving: AtomicBool,
 }
 
 impl Ctl {
@@ -55,6 +57,7 @@ impl Ctl {
         let stats = ais_stats::Stats::new(role, &me.daemon_id);
         stats.set_enabled(c.metrics.enabled);
         Ok(Ctl {
+            leaving: AtomicBool::new(false),
             stats,
             me,
             meta,
@@ -73,6 +76,11 @@ impl Ctl {
 
     pub(crate) fn is_primary(&self) -> bool {
         self.meta.smap().is_primary(&self.me.daemon_id)
+    }
+
+    /// Whether the node was told to leave the cluster.
+    pub(crate) fn is_leaving(&self) -> bool {
+        self.leaving.load(Ordering::Acquire)
     }
 
     pub(crate) fn is_started(&self) -> bool {
@@ -122,6 +130,9 @@ impl Ctl {
     /// Joins the cluster: asks the known primary, then the configured primary URL, then any
     /// other proxy we know of (they forward to the primary), until the start-up timeout.
     pub(crate) async fn join(&self) -> Result<Installed, NodeError> {
+        if self.is_leaving() {
+            return Err(NodeError::Join("this node is leaving the cluster".into()));
+        }
         let deadline =
             Instant::now() + Duration::from_millis(self.meta.config().timeout.startup_ms);
         let mut delay = Duration::from_millis(50);
@@ -276,6 +287,9 @@ pub(crate) fn node_control(
     value: &serde_json::Value,
     wipe_data: impl FnOnce(),
 ) -> Result<(), Error> {
+    if matches!(action, "shutdown" | "decommission") {
+        ctl.leaving.store(true, Ordering::Release);
+    }
     match action {
         "shutdown" => {
             tracing::info!("shutdown requested by the primary");

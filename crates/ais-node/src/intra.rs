@@ -153,6 +153,14 @@ impl Intra {
         serde_json::to_vec(v).expect("intra messages serialize")
     }
 
+    /// A request with the intra-cluster headers (caller id, cluster secret).
+    pub(crate) fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, url)
+            .header(ais_core::wire::hdr::CALLER_ID, &self.caller)
+            .header(SECRET_HDR, &self.secret)
+    }
+
     /// Asks the proxy at public URL `url` to add `me` to the cluster.
     pub(crate) async fn join(&self, url: &str, me: &Snode) -> Result<Revs, Error> {
         let r: JoinReply = self

@@ -104,6 +104,33 @@ impl Jobs {
         id
     }
 
+    /// Registers a running job with a given id (e.g. rebalance `g<N>`); an existing one is kept.
+    pub(crate) fn start_with_id(&self, id: &str, kind: &str, bck: Option<Bck>, targets: &[String]) {
+        let mut g = self.inner.lock().expect("jobs lock");
+        g.jobs.entry(id.to_string()).or_insert_with(|| Job {
+            id: id.to_string(),
+            kind: kind.to_string(),
+            bck,
+            start_ns: ais_core::time::now_nanos(),
+            end_ns: 0,
+            err: String::new(),
+            aborted: false,
+            stats: targets
+                .iter()
+                .map(|t| (t.clone(), SnapStats::default()))
+                .collect(),
+        });
+    }
+
+    /// Updates a running job's per-target counters.
+    pub(crate) fn update(&self, id: &str, stats: BTreeMap<String, SnapStats>) {
+        if let Some(j) = self.inner.lock().expect("jobs lock").jobs.get_mut(id) {
+            for (k, v) in stats {
+                j.stats.insert(k, v);
+            }
+        }
+    }
+
     /// Marks a job finished with per-target counters and errors.
     pub(crate) fn finish(&self, id: &str, stats: BTreeMap<String, SnapStats>, errs: Vec<String>) {
         let mut g = self.inner.lock().expect("jobs lock");

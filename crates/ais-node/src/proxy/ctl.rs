@@ -86,6 +86,9 @@ impl Proxy {
                 _ = tokio::time::sleep(self.ctl.interval()) => {}
                 _ = stop.changed() => return,
             }
+            if self.ctl.is_leaving() {
+                return;
+            }
             if self.ctl.is_primary() {
                 self.expire_silent().await;
                 last_ok = Instant::now();
@@ -346,19 +349,68 @@ impl Proxy {
                 })
                 .await?;
             }
-            "decommission-node" | "rm-unsafe" => {
+            "decommission-node"
+                if !flag_bool("skip_rebalance")
+                    && node.daemon_type == ais_meta::NodeRole::Target =>
+            {
+                // Move the data off first: flagged, the target takes no placements and the
+                // rebalance it triggers empties it; then it leaves and shuts down.
                 let id = sid.clone();
-                self.modify_smap(move |s| {
-                    Ok(s.tmap.remove(&id).is_some() | s.pmap.remove(&id).is_some())
-                })
-                .await?;
-                self.tracker.lock().expect("tracker lock").remove(&sid);
+                let smap = self
+                    .modify_smap(move |s| set_flags(s, &id, snode_flag::DECOMMISSION, true))
+                    .await?;
+                let reb = format!("g{}", smap.version);
+                let me = self
+                    .weak
+                    .upgrade()
+                    .ok_or_else(|| Error::internal("proxy is shutting down"))?;
+                let (sid2, url2, rm, no_shutdown) = (
+                    sid.clone(),
+                    url.clone(),
+                    flag_bool("rm_user_data"),
+                    flag_bool("no_shutdown"),
+                );
+                let rid = reb.clone();
+                tokio::spawn(async move {
+                    let moved = me.jobs.get(&rid).is_none()
+                        || me.wait_job(&rid, Duration::from_secs(3600)).await;
+                    if !moved {
+                        tracing::error!(node = %sid2, rebalance = %rid, "decommission: rebalance failed; node left in the map, flagged");
+                        return;
+                    }
+                    // Tell the node first (it stops heartbeating and will not re-join), then drop it.
+                    if !no_shutdown {
+                        let v = serde_json::json!({"rm_user_data": rm});
+                        if let Err(e) = me.ctl.peers.control(&url2, "decommission", &v).await {
+                            tracing::warn!(node = %sid2, err = %e, "decommission: node did not answer");
+                        }
+                    }
+                    let id = sid2.clone();
+                    if let Err(e) = me
+                        .modify_smap(move |s| Ok(s.tmap.remove(&id).is_some()))
+                        .await
+                    {
+                        tracing::error!(node = %sid2, err = %e, "decommission: removing from the map failed");
+                        return;
+                    }
+                    me.tracker.lock().expect("tracker lock").remove(&sid2);
+                    tracing::info!(node = %sid2, "decommissioned");
+                });
+                return Ok(web::text(reb));
+            }
+            "decommission-node" | "rm-unsafe" => {
                 if action == "decommission-node" && !flag_bool("no_shutdown") {
                     let v = serde_json::json!({"rm_user_data": flag_bool("rm_user_data")});
                     if let Err(e) = self.ctl.peers.control(&url, "decommission", &v).await {
                         tracing::warn!(node = %node.name(), err = %e, "decommission: node did not answer");
                     }
                 }
+                let id = sid.clone();
+                self.modify_smap(move |s| {
+                    Ok(s.tmap.remove(&id).is_some() | s.pmap.remove(&id).is_some())
+                })
+                .await?;
+                self.tracker.lock().expect("tracker lock").remove(&sid);
             }
             a => {
                 return Err(Error::new(

@@ -4,6 +4,7 @@
 mod bucket;
 mod cluster;
 mod ctl;
+mod reb;
 
 use crate::common::{self, bad_path, method_not_allowed};
 use crate::ctl::Ctl;
@@ -32,6 +33,7 @@ pub(crate) struct Proxy {
     electing: AtomicBool,
     pub(crate) jobs: Jobs,
     bid_seq: AtomicU64,
+    weak: std::sync::Weak<Proxy>,
 }
 
 impl Proxy {
@@ -43,8 +45,10 @@ impl Proxy {
         let meta = NodeMeta::load(confdir.clone(), &cfg.cluster, cfg.log_level.clone())?;
         let id = crate::ids::proxy_id(cfg.daemon_id.as_deref(), &confdir)?;
         let si = si_of(&id);
-        Ok(Arc::new(Proxy {
-            ctl: Ctl::new(si, meta, cfg)?,
+        let ctl = Ctl::new(si, meta, cfg)?;
+        Ok(Arc::new_cyclic(|weak| Proxy {
+            weak: weak.clone(),
+            ctl,
             meta_lock: tokio::sync::Mutex::new(()),
             tracker: Mutex::new(Tracker::default()),
             electing: AtomicBool::new(false),
@@ -193,6 +197,29 @@ impl Proxy {
             return Ok(before);
         }
         smap.version = before.version + 1;
+        // Joining nodes get everything (Smap, BMD, config) before anyone can route to them.
+        let newcomers: Vec<Snode> = smap
+            .tmap
+            .values()
+            .chain(smap.pmap.values())
+            .filter(|n| n.daemon_id != self.id() && before.get(&n.daemon_id).is_none())
+            .cloned()
+            .collect();
+        if !newcomers.is_empty() {
+            let mut full = self.ctl.meta.revs(self.id());
+            full.smap = Some(smap.clone());
+            let pb = full.to_pb();
+            for n in &newcomers {
+                if let Err(e) = self
+                    .ctl
+                    .peers
+                    .push(&n.intra_control_net.direct_url, &pb)
+                    .await
+                {
+                    tracing::warn!(node = %n.name(), err = %e, "push to a joining node failed");
+                }
+            }
+        }
         self.ctl.meta.set_smap(smap)?;
         let revs = Revs {
             smap: Some((*self.smap()).clone()),
@@ -200,8 +227,11 @@ impl Proxy {
             ..Default::default()
         };
         self.ctl.push_all(&revs).await;
-        // nodes that were dropped also get the news (they stop heartbeating as members)
         let now = self.smap();
+        if let Some(me) = self.weak.upgrade() {
+            me.maybe_rebalance(&before, &now);
+        }
+        // nodes that were dropped also get the news (they stop heartbeating as members)
         let pb = revs.to_pb();
         for n in before.tmap.values().chain(before.pmap.values()) {
             if now.get(&n.daemon_id).is_none() && n.daemon_id != self.id() {

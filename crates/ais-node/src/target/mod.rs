@@ -3,6 +3,9 @@
 
 mod list;
 mod object;
+mod reb;
+
+pub(crate) use reb::RebSnap;
 
 use crate::common::{self, bad_path, method_not_allowed};
 use crate::ctl::{Beat, Ctl};
@@ -25,6 +28,12 @@ pub(crate) struct Target {
     name: String,
     mps: Arc<Mountpaths>,
     locks: Arc<Vec<Mutex<()>>>,
+    /// Rebalances this target ran or runs, by id.
+    reb: Mutex<std::collections::HashMap<String, reb::RebSnap>>,
+    /// When the set of placeable targets last changed (GETs that miss then ask the neighbors).
+    last_target_change: Mutex<Instant>,
+    /// This target itself, for tasks started from `&self` handlers.
+    weak: std::sync::Weak<Target>,
 }
 
 impl Target {
@@ -47,16 +56,29 @@ impl Target {
             &cfg.cluster,
             cfg.log_level.clone(),
         )?;
-        Ok(Arc::new(Target {
-            name: si.name(),
-            ctl: Ctl::new(si, meta, cfg)?,
+        let name = si.name();
+        let ctl = Ctl::new(si, meta, cfg)?;
+        Ok(Arc::new_cyclic(|weak| Target {
+            weak: weak.clone(),
+            name,
+            ctl,
             mps: Arc::new(mps),
             locks: Arc::new((0..LOCK_STRIPES).map(|_| Mutex::new(())).collect()),
+            reb: Mutex::new(std::collections::HashMap::new()),
+            last_target_change: Mutex::new(
+                Instant::now()
+                    .checked_sub(reb::GFN_WINDOW)
+                    .unwrap_or_else(Instant::now),
+            ),
         }))
     }
 
     pub(crate) fn id(&self) -> &str {
         self.ctl.id()
+    }
+
+    fn self_arc(&self) -> Option<Arc<Target>> {
+        self.weak.upgrade()
     }
 
     pub(crate) fn ctl(&self) -> &Ctl {
@@ -83,6 +105,9 @@ impl Target {
             tokio::select! {
                 _ = tokio::time::sleep(self.ctl.interval()) => {}
                 _ = stop.changed() => return,
+            }
+            if self.ctl.is_leaving() {
+                return;
             }
             match self.ctl.heartbeat().await {
                 Ok(Beat::Unknown) => {
@@ -135,6 +160,18 @@ impl Target {
     /// After new revisions were installed: destroys the data of buckets that disappeared from
     /// the BMD.
     async fn after_install(&self, inst: Installed) {
+        if let Some(old) = &inst.old_smap {
+            let placeable = |s: &Smap| -> Vec<String> {
+                s.tmap
+                    .values()
+                    .filter(|t| t.is_placeable())
+                    .map(|t| t.daemon_id.clone())
+                    .collect()
+            };
+            if placeable(old) != placeable(&self.smap()) {
+                *self.last_target_change.lock().expect("lock") = Instant::now();
+            }
+        }
         let Some(old) = inst.old_bmd else { return };
         let now = self.bmd();
         for bck in old.list(None).into_iter().filter(|b| now.get(b).is_none()) {
@@ -350,18 +387,36 @@ impl Handler for Target {
             {
                 common::daemon_set_config(&self.ctl, &req)
             }
-            "intra" if req.method == Method::POST => match req.items.get(1).map(String::as_str) {
-                Some("list") => {
-                    let t0 = Instant::now();
-                    let r = self.list_page(&mut req).await;
-                    if self.ctl.stats.enabled() {
-                        common::account(&self.ctl.stats.lst, &r, t0, 0);
+            "intra" => {
+                self.ctl
+                    .check_secret(req.header(crate::intra::SECRET_HDR))?;
+                let sub = req.items.get(1).cloned().unwrap_or_default();
+                match (&req.method, sub.as_str()) {
+                    (&Method::POST, "list") => {
+                        let t0 = Instant::now();
+                        let r = self.list_page(&mut req).await;
+                        if self.ctl.stats.enabled() {
+                            common::account(&self.ctl.stats.lst, &r, t0, 0);
+                        }
+                        r
                     }
-                    r
+                    (&Method::POST, "delete") => self.batch_delete(&mut req).await,
+                    (&Method::PUT, "recv") | (&Method::GET, "gfn") => {
+                        let bname = req.items.get(2).cloned().unwrap_or_default();
+                        let bck = common::req_bck(&req, &bname)?;
+                        let obj = common::obj_name(&req, 3);
+                        if sub == "recv" {
+                            self.recv(&mut req, bck, obj).await
+                        } else {
+                            self.get_obj_local(&req, bck, obj).await
+                        }
+                    }
+                    (&Method::GET, "status") => {
+                        Ok(self.reb_status(req.items.get(2).map(String::as_str).unwrap_or("")))
+                    }
+                    _ => Err(bad_path(&req)),
                 }
-                Some("delete") => self.batch_delete(&mut req).await,
-                _ => Err(bad_path(&req)),
-            },
+            }
             _ => Err(bad_path(&req)),
         }
     }
@@ -400,6 +455,21 @@ impl ais_metasync::Handler for Target {
     }
 
     async fn control(&self, action: String, value: serde_json::Value) -> Result<(), Error> {
+        if action == "rebalance" {
+            let id = value
+                .get("id")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            if id.is_empty() {
+                return Err(Error::bad_request("rebalance: missing id"));
+            }
+            let me = self
+                .self_arc()
+                .ok_or_else(|| Error::internal("target is shutting down"))?;
+            me.start_rebalance(id);
+            return Ok(());
+        }
         let mps = self.mps.clone();
         crate::ctl::node_control(&self.ctl, &action, &value, move || {
             for mp in mps.all() {

@@ -142,11 +142,31 @@ enum GetBody {
 }
 
 impl Target {
-    fn fs_err(&self, e: ais_fs::Error) -> Error {
+    pub(super) fn fs_err(&self, e: ais_fs::Error) -> Error {
         crate::err::from_fs(e, &self.name)
     }
 
+    /// GET: from local disk; a miss while objects may be moving asks the neighbors.
     pub(super) async fn get_obj(
+        self: &Arc<Self>,
+        req: &Req,
+        bck: Bck,
+        obj: String,
+    ) -> Result<Resp, Error> {
+        match self.get_obj_local(req, bck.clone(), obj.clone()).await {
+            Err(e) if e.kind() == ErrKind::NotFound && self.gfn_active() => {
+                match self.gfn(req, &bck, &obj).await {
+                    Some(r) => Ok(r),
+                    // It may have landed here while we asked (the sender deletes only after
+                    // our commit).
+                    None => self.get_obj_local(req, bck, obj).await.map_err(|_| e),
+                }
+            }
+            r => r,
+        }
+    }
+
+    pub(super) async fn get_obj_local(
         self: &Arc<Self>,
         req: &Req,
         bck: Bck,
@@ -370,7 +390,7 @@ impl Target {
                 ));
             }
         }
-        let mut verify = match (req.header(hdr::CKSUM_TYPE), req.header(hdr::CKSUM_VALUE)) {
+        let verify = match (req.header(hdr::CKSUM_TYPE), req.header(hdr::CKSUM_VALUE)) {
             (Some(t), Some(v)) if !t.is_empty() && t != "none" && !v.is_empty() => Some(Cksum {
                 ty: CksumType::parse(t)?,
                 value: v.to_ascii_lowercase(),
@@ -399,50 +419,13 @@ impl Target {
         let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
         let loc = self.mps.locate_digest(&bck, &obj, digest);
         let ty = props.checksum.ty;
-        let mut body = req
+        let body = req
             .body
             .take()
             .ok_or_else(|| Error::internal("request body already consumed"))?;
-        let mut w: Option<ObjWriter> = None;
-        let mut pending: Vec<Bytes> = Vec::new();
-        let mut pending_len = 0usize;
-        loop {
-            match body.frame().await {
-                None => break,
-                Some(Err(e)) => {
-                    return Err(Error::bad_request(format!(
-                        "{}: reading request body: {e}",
-                        bck.cname_obj(&obj)
-                    )));
-                }
-                Some(Ok(f)) => {
-                    if let Ok(d) = f.into_data() {
-                        pending_len += d.len();
-                        pending.push(d);
-                    }
-                }
-            }
-            if pending_len >= PUT_FLUSH_BYTES {
-                let bufs = std::mem::take(&mut pending);
-                pending_len = 0;
-                let (loc2, v2, w2) = (loc.clone(), verify.take(), w.take());
-                let nw =
-                    tokio::task::spawn_blocking(move || -> Result<ObjWriter, ais_fs::Error> {
-                        let mut w = match w2 {
-                            Some(w) => w,
-                            None => ObjWriter::create_verified(&loc2, ty, v2)?,
-                        };
-                        for b in &bufs {
-                            w.write(b)?;
-                        }
-                        Ok(w)
-                    })
-                    .await
-                    .map_err(join_err)?
-                    .map_err(|e| self.fs_err(e))?;
-                w = Some(nw);
-            }
-        }
+        let (w, pending, verify) = self
+            .stream_body(body, &loc, ty, verify, &bck.cname_obj(&obj))
+            .await?;
         let versioning = props.versioning.enabled;
         let locks = self.locks.clone();
         let cname = bck.cname_obj(&obj);
@@ -482,6 +465,59 @@ impl Target {
         attr_headers(r.headers_mut(), &lom)?;
         r.extensions_mut().insert(Stored(lom.size));
         Ok(r)
+    }
+
+    /// Streams a request body to a work file in ~1 MiB blocking writes. Returns the writer (if
+    /// anything was flushed), the unflushed tail, and the client checksum if the writer has not
+    /// been created yet (it takes it on creation).
+    pub(super) async fn stream_body(
+        &self,
+        mut body: hyper::body::Incoming,
+        loc: &ais_fs::Location,
+        ty: CksumType,
+        mut verify: Option<Cksum>,
+        cname: &str,
+    ) -> Result<(Option<ObjWriter>, Vec<Bytes>, Option<Cksum>), Error> {
+        let mut w: Option<ObjWriter> = None;
+        let mut pending: Vec<Bytes> = Vec::new();
+        let mut pending_len = 0usize;
+        loop {
+            match body.frame().await {
+                None => break,
+                Some(Err(e)) => {
+                    return Err(Error::bad_request(format!(
+                        "{cname}: reading request body: {e}"
+                    )));
+                }
+                Some(Ok(f)) => {
+                    if let Ok(d) = f.into_data() {
+                        pending_len += d.len();
+                        pending.push(d);
+                    }
+                }
+            }
+            if pending_len >= PUT_FLUSH_BYTES {
+                let bufs = std::mem::take(&mut pending);
+                pending_len = 0;
+                let (loc2, v2, w2) = (loc.clone(), verify.take(), w.take());
+                let nw =
+                    tokio::task::spawn_blocking(move || -> Result<ObjWriter, ais_fs::Error> {
+                        let mut w = match w2 {
+                            Some(w) => w,
+                            None => ObjWriter::create_verified(&loc2, ty, v2)?,
+                        };
+                        for b in &bufs {
+                            w.write(b)?;
+                        }
+                        Ok(w)
+                    })
+                    .await
+                    .map_err(join_err)?
+                    .map_err(|e| self.fs_err(e))?;
+                w = Some(nw);
+            }
+        }
+        Ok((w, pending, verify))
     }
 
     pub(super) async fn delete_obj(

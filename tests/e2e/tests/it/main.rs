@@ -7,3 +7,4 @@ mod membership;
 mod metrics;
 mod objects;
 mod python_sdk;
+mod rebalance;

@@ -1,0 +1,140 @@
+//! Primary side of global rebalance: a change of the placeable target set starts job
+//! `g<Smap version>` on every target; the primary polls their progress into its job table (so
+//! `what=status` / the SDK's `Job.wait()` see it) and finishes the job when all are done.
+
+use super::Proxy;
+use ais_core::wire::SnapStats;
+use ais_meta::Smap;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often the primary polls targets for rebalance progress.
+const REB_POLL: Duration = Duration::from_millis(200);
+/// A rebalance that is not done after this long is recorded as failed.
+const REB_TIMEOUT: Duration = Duration::from_secs(3600);
+
+fn placeable(s: &Smap) -> Vec<&str> {
+    s.tmap
+        .values()
+        .filter(|t| t.is_placeable())
+        .map(|t| t.daemon_id.as_str())
+        .collect()
+}
+
+impl Proxy {
+    /// Starts a rebalance if the set of placeable targets changed from `before` to `after`;
+    /// returns its id.
+    pub(super) fn maybe_rebalance(self: &Arc<Self>, before: &Smap, after: &Smap) -> Option<String> {
+        if placeable(before) == placeable(after) || placeable(after).is_empty() {
+            return None;
+        }
+        let id = format!("g{}", after.version);
+        let targets: Vec<ais_meta::Snode> = after.tmap.values().cloned().collect();
+        let tids: Vec<String> = targets.iter().map(|t| t.daemon_id.clone()).collect();
+        self.jobs.start_with_id(&id, "rebalance", None, &tids);
+        tracing::info!(%id, targets = tids.len(), "rebalance started");
+        let me = self.clone();
+        let rid = id.clone();
+        tokio::spawn(async move { me.run_rebalance(rid, targets).await });
+        Some(id)
+    }
+
+    async fn run_rebalance(&self, id: String, targets: Vec<ais_meta::Snode>) {
+        let t0 = Instant::now();
+        let v = serde_json::json!({"id": id});
+        let mut errs = Vec::new();
+        let mut pending: Vec<&ais_meta::Snode> = Vec::new();
+        for t in &targets {
+            match self
+                .ctl
+                .peers
+                .control(&t.intra_control_net.direct_url, "rebalance", &v)
+                .await
+            {
+                Ok(()) => pending.push(t),
+                Err(e) => errs.push(format!("{}: {e}", t.name())),
+            }
+        }
+        let mut stats: BTreeMap<String, SnapStats> = BTreeMap::new();
+        while !pending.is_empty() && t0.elapsed() < REB_TIMEOUT {
+            if self.jobs.get(&id).is_some_and(|j| j.aborted) {
+                return;
+            }
+            tokio::time::sleep(REB_POLL).await;
+            let mut still = Vec::new();
+            for t in pending {
+                let url = format!("{}/v1/intra/status/{id}", t.intra_data_net.direct_url);
+                let snap: Option<crate::target::RebSnap> = match self
+                    .ctl
+                    .intra
+                    .request(reqwest::Method::GET, &url)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => r
+                        .bytes()
+                        .await
+                        .ok()
+                        .and_then(|b| {
+                            serde_json::from_slice::<Option<crate::target::RebSnap>>(&b).ok()
+                        })
+                        .flatten(),
+                    _ => None,
+                };
+                match snap {
+                    Some(s) if !s.running => {
+                        stats.insert(
+                            t.daemon_id.clone(),
+                            SnapStats {
+                                out_objs: s.objs,
+                                out_bytes: s.bytes,
+                                ..Default::default()
+                            },
+                        );
+                        errs.extend(s.errs.into_iter().map(|e| format!("{}: {e}", t.name())));
+                    }
+                    Some(s) => {
+                        stats.insert(
+                            t.daemon_id.clone(),
+                            SnapStats {
+                                out_objs: s.objs,
+                                out_bytes: s.bytes,
+                                ..Default::default()
+                            },
+                        );
+                        still.push(t);
+                    }
+                    // Gone from the map (died): its part is over.
+                    None if self.smap().get(&t.daemon_id).is_none() => {
+                        errs.push(format!("{} left the cluster during rebalance", t.name()))
+                    }
+                    None => still.push(t),
+                }
+            }
+            pending = still;
+            self.jobs.update(&id, stats.clone());
+        }
+        if !pending.is_empty() {
+            errs.push(format!("timed out after {REB_TIMEOUT:?}"));
+        }
+        let (objs, bytes) = stats
+            .values()
+            .fold((0, 0), |(o, b), s| (o + s.out_objs, b + s.out_bytes));
+        tracing::info!(%id, objs, bytes, errs = errs.len(), elapsed_ms = t0.elapsed().as_millis() as u64, "rebalance finished");
+        self.jobs.finish(&id, stats, errs);
+    }
+
+    /// Waits (bounded) for job `id` to end; true if it ended without error.
+    pub(super) async fn wait_job(&self, id: &str, limit: Duration) -> bool {
+        let t0 = Instant::now();
+        while t0.elapsed() < limit {
+            match self.jobs.get(id) {
+                Some(j) if j.end_ns != 0 => return j.err.is_empty() && !j.aborted,
+                None => return false,
+                _ => tokio::time::sleep(REB_POLL).await,
+            }
+        }
+        false
+    }
+}

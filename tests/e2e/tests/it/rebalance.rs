@@ -1,0 +1,269 @@
+//! Global rebalance on a dedicated 1-proxy / 3-target cluster: a client GETs continuously (and
+//! verifies bytes) while a 4th target joins and while a target is decommissioned. Zero failed
+//! GETs; afterwards every object is at its HRW owner and exactly one copy exists on disk.
+
+use ais_api::Client;
+use ais_core::{Bck, Provider};
+use ais_e2e::{Cluster, data, wait_for};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const N: usize = 10_000;
+
+fn size(i: usize) -> usize {
+    1 + (i * 7919) % 4096
+}
+
+fn obj(i: usize) -> String {
+    format!("d{}/obj-{i:05}", i % 10)
+}
+
+/// Files under every mountpath of every target for the bucket.
+fn files_on_disk(cl: &Cluster, bck: &str) -> usize {
+    fn count(p: &std::path::Path) -> usize {
+        std::fs::read_dir(p)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| {
+                        if e.file_type().unwrap().is_dir() {
+                            count(&e.path())
+                        } else {
+                            1
+                        }
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    let mut n = 0;
+    for node in cl.nodes().iter().filter(|n| n.name.starts_with("target")) {
+        for mp in std::fs::read_dir(&node.dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("mp"))
+        {
+            n += count(&mp.path().join("@ais").join(bck).join("%ob"));
+        }
+    }
+    n
+}
+
+/// Checks every object is where HRW says, via HEAD location.
+async fn all_at_owner(c: &Client, bck: &Bck) {
+    let smap = c.smap().await.unwrap();
+    let ents = c.list_objects_all(bck, "", "name,location").await.unwrap();
+    assert_eq!(ents.len(), N);
+    for e in &ents {
+        let owner = smap.hrw_target(&bck.uname(&e.name)).unwrap();
+        assert!(
+            e.location.starts_with(&format!("t[{}]", owner.daemon_id)),
+            "{} at {} but HRW owner is {}",
+            e.name,
+            e.location,
+            owner.daemon_id
+        );
+    }
+}
+
+struct Reader {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<Vec<String>>,
+}
+
+fn start_reader(c: Client, bck: Bck) -> Reader {
+    let (stop, ok, failed) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let (s, o, f) = (stop.clone(), ok.clone(), failed.clone());
+    let task = tokio::spawn(async move {
+        let mut errs = Vec::new();
+        let mut i = 0usize;
+        while !s.load(Ordering::Relaxed) {
+            let futs = (0..8).map(|k| {
+                let j = (i * 8 + k) * 7 % N;
+                let (c, bck) = (c.clone(), bck.clone());
+                async move { (j, c.get_object(&bck, &obj(j), None).await) }
+            });
+            for (j, r) in futures_util::future::join_all(futs).await {
+                match r {
+                    Ok((_, b)) if b[..] == data(j as u64, size(j))[..] => {
+                        o.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(_) => {
+                        f.fetch_add(1, Ordering::Relaxed);
+                        errs.push(format!("{}: wrong bytes", obj(j)));
+                    }
+                    Err(e) => {
+                        f.fetch_add(1, Ordering::Relaxed);
+                        if errs.len() < 10 {
+                            errs.push(format!("{}: {e}", obj(j)));
+                        }
+                    }
+                }
+            }
+            i += 1;
+        }
+        errs
+    });
+    Reader {
+        stop,
+        ok,
+        failed,
+        task,
+    }
+}
+
+impl Reader {
+    async fn finish(self) -> (u64, u64, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        let errs = self.task.await.unwrap();
+        (
+            self.ok.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+            errs,
+        )
+    }
+}
+
+async fn rebalance_id_after(c: &Client, ep: &str, min_version: i64) -> String {
+    wait_for(
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        || async {
+            let r = reqwest::Client::new()
+                .get(format!("{ep}/v1/cluster?what=status_all"))
+                .json(&serde_json::json!({"kind": "rebalance"}))
+                .send()
+                .await
+                .ok()?;
+            let v: Vec<ais_core::wire::JobStatus> = r.json().await.ok()?;
+            v.into_iter()
+                .filter_map(|j| {
+                    j.uuid
+                        .strip_prefix('g')
+                        .and_then(|n| n.parse::<i64>().ok())
+                        .map(|n| (n, j.uuid.clone()))
+                })
+                .filter(|(n, _)| *n >= min_version)
+                .max()
+                .map(|(_, id)| id)
+        },
+    )
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "no rebalance job after Smap v{min_version} ({})",
+            c.endpoint()
+        )
+    })
+}
+
+#[allow(clippy::print_stderr)] // figures for the report
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rebalance_under_load() {
+    let cl = Cluster::deploy_with(1, 3, "reb").expect("deploy 1 proxy + 3 targets");
+    let ep = cl.node("proxy-0").url();
+    let c = Client::new(&ep).unwrap();
+    let bck = Bck::new("reb", Provider::Ais).unwrap();
+    c.create_bucket(&bck).await.unwrap();
+    let t = Instant::now();
+    futures_util::stream::iter(0..N)
+        .map(|i| {
+            let (c, bck) = (c.clone(), bck.clone());
+            async move {
+                c.put_object(&bck, &obj(i), Bytes::from(data(i as u64, size(i))), None)
+                    .await
+                    .unwrap()
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    eprintln!("FIGURE put {N} objects: {:?}", t.elapsed());
+    assert_eq!(files_on_disk(&cl, "reb"), N);
+
+    // 1. A 4th target joins while a client reads.
+    let reader = start_reader(c.clone(), bck.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await; // let reads start before the change
+    let v0 = c.smap().await.unwrap().version;
+    cl.join("target").expect("join a 4th target");
+    let id = rebalance_id_after(&c, &ep, v0 + 1).await;
+    let t = Instant::now();
+    let st = c.wait_job(&id, Duration::from_secs(300)).await.unwrap();
+    eprintln!(
+        "FIGURE rebalance {id} onto a 4th target ({N} objects): {:?} after its start was seen",
+        t.elapsed()
+    );
+    assert!(st.err.is_empty() && !st.aborted, "{st:?}");
+    let (ok, failed, errs) = reader.finish().await;
+    assert_eq!(failed, 0, "GETs failed during rebalance: {errs:?}");
+    assert!(ok > 100, "reader made only {ok} GETs");
+    assert_eq!(c.smap().await.unwrap().tmap.len(), 4);
+    all_at_owner(&c, &bck).await;
+    assert_eq!(
+        files_on_disk(&cl, "reb"),
+        N,
+        "exactly one copy of each object"
+    );
+
+    // The official SDK sees the same job.
+    if let Ok(py) = std::env::var("AIS_PYTHON") {
+        let out = std::process::Command::new(py)
+            .args(["-c", "import sys; from aistore.sdk import Client; s=Client(sys.argv[1]).job(sys.argv[2]).status(); print(s.end_time > 0, s.err == '', s.aborted)", &ep, &id])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "True True False",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // 2. Decommission a target (its data moves off first) while a client reads.
+    let reader = start_reader(c.clone(), bck.clone());
+    let smap = c.smap().await.unwrap();
+    let victim = smap.tmap.keys().next().unwrap().clone();
+    let r = reqwest::Client::new()
+        .put(format!("{ep}/v1/cluster"))
+        .json(&serde_json::json!({"action": "decommission-node", "name": "", "value": {"sid": victim}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let rid = r.text().await.unwrap();
+    assert!(
+        rid.starts_with('g'),
+        "decommission returns the rebalance id, got {rid:?}"
+    );
+    let st = c.wait_job(&rid, Duration::from_secs(300)).await.unwrap();
+    assert!(st.err.is_empty(), "{st:?}");
+    wait_for(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async {
+            c.smap()
+                .await
+                .ok()
+                .filter(|s| !s.tmap.contains_key(&victim))
+                .map(|_| ())
+        },
+    )
+    .await
+    .expect("decommissioned target leaves the map");
+    let (ok, failed, errs) = reader.finish().await;
+    assert_eq!(failed, 0, "GETs failed during decommission: {errs:?}");
+    assert!(ok > 100);
+    all_at_owner(&c, &bck).await;
+    for i in (0..N).step_by(97) {
+        let (_, b) = c.get_object(&bck, &obj(i), None).await.unwrap();
+        assert_eq!(b[..], data(i as u64, size(i))[..]);
+    }
+}
