@@ -595,3 +595,33 @@ def test_bucket_props_checksum_xxhash(bucket):
     props = json.loads(raw)
     assert props["checksum"]["type"] == "xxhash", props.get("checksum")
     assert props.get("provider") == "ais", props.get("provider")
+
+
+def test_bucket_copy_and_rename(client, bucket, make_bucket_name):
+    """Bucket.copy (prefix filter, prepend) and Bucket.rename run as jobs the SDK can wait on."""
+    names = [f"cp/{i:03}" for i in range(60)] + [f"other/{i}" for i in range(5)]
+    size = lambda n: 100 + 37 * len(n)  # noqa: E731
+    run_parallel(lambda n: bucket.object(n).get_writer().put_content(content_of(n, size(n))), names)
+    dst = client.bucket(make_bucket_name("cpdst"))
+    try:
+        job_id = bucket.copy(to_bck=dst, prefix_filter="cp/", prepend="copied-")
+        assert job_id
+        client.job(job_id).wait(timeout=JOB_TIMEOUT)
+        got = sorted(e.name for e in dst.list_all_objects())
+        assert got == sorted("copied-" + n for n in names if n.startswith("cp/"))
+        for n in names[:60:7]:
+            assert dst.object("copied-" + n).get_reader().read_all() == content_of(n, size(n))
+        assert len(bucket.list_all_objects()) == len(names), "the source is untouched"
+
+        old, new = bucket.name, make_bucket_name("renamed")
+        job_id = bucket.rename(new)
+        client.job(job_id).wait(timeout=JOB_TIMEOUT)
+        assert bucket.name == new
+        assert sorted(e.name for e in bucket.list_all_objects()) == sorted(names)
+        listed = {b.name for b in client.cluster().list_buckets()}
+        assert new in listed and old not in listed
+        assert bucket.object(names[3]).get_reader().read_all() == content_of(names[3], size(names[3]))
+        with pytest.raises(ErrBckNotFound):
+            client.bucket(old).list_objects()
+    finally:
+        dst.delete(missing_ok=True)

@@ -142,6 +142,9 @@ impl Proxy {
                 }
                 Ok(web::text(self.start_delete(bck, sel)))
             }
+            (&Method::POST, "copy-bck") | (&Method::POST, "move-bck") => {
+                self.copy_bucket(req, bck, &msg).await
+            }
             (&Method::PATCH, act::SET_BPROPS) | (&Method::PATCH, "") => {
                 let upd: BpropsToSet = serde_json::from_value(msg.value)
                     .map_err(|e| Error::bad_request(format!("invalid bucket props: {e}")))?;
@@ -289,5 +292,102 @@ impl Proxy {
             me.jobs.finish(&jid, stats, errs);
         });
         id
+    }
+
+    /// `copy-bck` (SDK `Bucket.copy`) and `move-bck` (`Bucket.rename`): a job on every target;
+    /// the destination is created with the source's props when missing; a move destroys the
+    /// source when the copy succeeded. Returns the job id.
+    async fn copy_bucket(
+        self: &Arc<Self>,
+        req: &Req,
+        src: Bck,
+        msg: &ActMsg,
+    ) -> Result<Resp, Error> {
+        let kind = msg.action.clone();
+        let to = req.q("bck_to");
+        if to.is_empty() {
+            return Err(Error::bad_request(format!(
+                "{kind}: missing destination (query bck_to)"
+            )));
+        }
+        let dst = Bck::parse_path(to)?;
+        if !src.is_ais() {
+            return Err(crate::common::no_backend(&src));
+        }
+        if !dst.is_ais() {
+            return Err(crate::common::no_backend(&dst));
+        }
+        if src == dst {
+            return Err(Error::bad_request(format!(
+                "{kind}: source and destination are the same bucket {src}"
+            )));
+        }
+        let src_props = self.bmd().need(&src)?.clone();
+        let s = |k: &str| {
+            msg.value
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let (prefix, prepend) = (s("prefix"), s("prepend"));
+        let dry_run = msg
+            .value
+            .get("dry_run")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        if kind == "move-bck" && self.bmd().get(&dst).is_some() {
+            return Err(Error::new(
+                ErrKind::BckAlreadyExists,
+                format!("bucket \"{}\" already exists", dst.cname()),
+            ));
+        }
+        if self.bmd().get(&dst).is_none() && !dry_run {
+            let now = ais_core::time::now_nanos();
+            let mut props = src_props.clone();
+            props.created = now;
+            props.bid = (now as u64) ^ self.bid_seq.fetch_add(1, Ordering::Relaxed);
+            let d = dst.clone();
+            self.modify_bmd(move |bmd| bmd.add(&d, props).map_err(crate::err::from_meta))
+                .await?;
+        }
+        let targets: Vec<ais_meta::Snode> = self
+            .smap()
+            .tmap
+            .values()
+            .filter(|t| t.is_placeable())
+            .cloned()
+            .collect();
+        let tids: Vec<String> = targets.iter().map(|t| t.daemon_id.clone()).collect();
+        let id = self.jobs.start(&kind, Some(src.clone()), &tids);
+        let value = serde_json::to_value(crate::target::CopyReq {
+            id: id.clone(),
+            kind: kind.clone(),
+            src: src.clone(),
+            dst: dst.clone(),
+            prefix,
+            prepend,
+            dry_run,
+        })
+        .map_err(|e| Error::internal(e.to_string()))?;
+        let me = self.clone();
+        let jid = id.clone();
+        tokio::spawn(async move {
+            let (stats, mut errs) = me.run_target_job(&jid, &targets, "copy-bck", &value).await;
+            if kind == "move-bck" && errs.is_empty() {
+                let s = src.clone();
+                if let Err(e) = me
+                    .modify_bmd(move |bmd| {
+                        bmd.remove(&s).map(|_| ()).map_err(crate::err::from_meta)
+                    })
+                    .await
+                {
+                    errs.push(format!("removing the source bucket: {e}"));
+                }
+            }
+            tracing::info!(id = %jid, %kind, src = %src, dst = %dst, errs = errs.len(), "bucket copy finished");
+            me.jobs.finish(&jid, stats, errs);
+        });
+        Ok(web::text(id))
     }
 }

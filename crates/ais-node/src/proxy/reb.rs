@@ -43,13 +43,32 @@ impl Proxy {
     async fn run_rebalance(&self, id: String, targets: Vec<ais_meta::Snode>) {
         let t0 = Instant::now();
         let v = serde_json::json!({"id": id});
+        let (stats, errs) = self.run_target_job(&id, &targets, "rebalance", &v).await;
+        let (objs, bytes) = stats
+            .values()
+            .fold((0, 0), |(o, b), s| (o + s.out_objs, b + s.out_bytes));
+        tracing::info!(%id, objs, bytes, errs = errs.len(), elapsed_ms = t0.elapsed().as_millis() as u64, "rebalance finished");
+        self.jobs.finish(&id, stats, errs);
+    }
+
+    /// Starts job `id` on every target with control `action` and polls their progress into the
+    /// job table until all are done (or gone). Returns per-target counters and errors; the caller
+    /// finishes the job.
+    pub(super) async fn run_target_job(
+        &self,
+        id: &str,
+        targets: &[ais_meta::Snode],
+        action: &str,
+        value: &serde_json::Value,
+    ) -> (BTreeMap<String, SnapStats>, Vec<String>) {
+        let t0 = Instant::now();
         let mut errs = Vec::new();
         let mut pending: Vec<&ais_meta::Snode> = Vec::new();
-        for t in &targets {
+        for t in targets {
             match self
                 .ctl
                 .peers
-                .control(&t.intra_control_net.direct_url, "rebalance", &v)
+                .control(&t.intra_control_net.direct_url, action, value)
                 .await
             {
                 Ok(()) => pending.push(t),
@@ -58,8 +77,9 @@ impl Proxy {
         }
         let mut stats: BTreeMap<String, SnapStats> = BTreeMap::new();
         while !pending.is_empty() && t0.elapsed() < REB_TIMEOUT {
-            if self.jobs.get(&id).is_some_and(|j| j.aborted) {
-                return;
+            if self.jobs.get(id).is_some_and(|j| j.aborted) {
+                errs.push("aborted".into());
+                return (stats, errs);
             }
             tokio::time::sleep(REB_POLL).await;
             let mut still = Vec::new();
@@ -83,17 +103,6 @@ impl Proxy {
                     _ => None,
                 };
                 match snap {
-                    Some(s) if !s.running => {
-                        stats.insert(
-                            t.daemon_id.clone(),
-                            SnapStats {
-                                out_objs: s.objs,
-                                out_bytes: s.bytes,
-                                ..Default::default()
-                            },
-                        );
-                        errs.extend(s.errs.into_iter().map(|e| format!("{}: {e}", t.name())));
-                    }
                     Some(s) => {
                         stats.insert(
                             t.daemon_id.clone(),
@@ -103,26 +112,26 @@ impl Proxy {
                                 ..Default::default()
                             },
                         );
-                        still.push(t);
+                        if s.running {
+                            still.push(t);
+                        } else {
+                            errs.extend(s.errs.into_iter().map(|e| format!("{}: {e}", t.name())));
+                        }
                     }
                     // Gone from the map (died): its part is over.
                     None if self.smap().get(&t.daemon_id).is_none() => {
-                        errs.push(format!("{} left the cluster during rebalance", t.name()))
+                        errs.push(format!("{} left the cluster during {action}", t.name()))
                     }
                     None => still.push(t),
                 }
             }
             pending = still;
-            self.jobs.update(&id, stats.clone());
+            self.jobs.update(id, stats.clone());
         }
         if !pending.is_empty() {
             errs.push(format!("timed out after {REB_TIMEOUT:?}"));
         }
-        let (objs, bytes) = stats
-            .values()
-            .fold((0, 0), |(o, b), s| (o + s.out_objs, b + s.out_bytes));
-        tracing::info!(%id, objs, bytes, errs = errs.len(), elapsed_ms = t0.elapsed().as_millis() as u64, "rebalance finished");
-        self.jobs.finish(&id, stats, errs);
+        (stats, errs)
     }
 
     /// Waits (bounded) for job `id` to end; true if it ended without error.

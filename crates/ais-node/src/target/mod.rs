@@ -1,10 +1,12 @@
 //! The target (storage) role: mountpaths, object data path, per-target listing pages and batch
 //! deletes, and metadata received from the primary.
 
+mod copy;
 mod list;
 mod object;
 mod reb;
 
+pub(crate) use copy::CopyReq;
 pub(crate) use reb::RebSnap;
 
 use crate::common::{self, bad_path, method_not_allowed};
@@ -455,6 +457,15 @@ impl ais_metasync::Handler for Target {
     }
 
     async fn control(&self, action: String, value: serde_json::Value) -> Result<(), Error> {
+        if action == "copy-bck" {
+            let req: CopyReq = serde_json::from_value(value)
+                .map_err(|e| Error::bad_request(format!("copy-bck: {e}")))?;
+            let me = self
+                .self_arc()
+                .ok_or_else(|| Error::internal("target is shutting down"))?;
+            me.start_copy(req);
+            return Ok(());
+        }
         if action == "rebalance" {
             let id = value
                 .get("id")

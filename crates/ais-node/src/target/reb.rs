@@ -66,7 +66,7 @@ impl Target {
         });
     }
 
-    fn reb_add(&self, id: &str, objs: i64, bytes: i64, err: Option<String>) {
+    pub(super) fn reb_add(&self, id: &str, objs: i64, bytes: i64, err: Option<String>) {
         let mut m = self.reb.lock().expect("reb lock");
         if let Some(s) = m.get_mut(id) {
             s.objs += objs;
@@ -122,8 +122,16 @@ impl Target {
         Ok(())
     }
 
-    /// Sends one object to `owner`; removes the local copy once the owner has it.
-    async fn migrate(&self, bck: &Bck, name: &str, owner: &ais_meta::Snode) -> Result<u64, Error> {
+    /// Sends object `name` of `bck` to `owner`, to be stored as `dst_name` in `dst` (with its
+    /// version, atime, custom metadata; verified against its checksum). Returns its metadata.
+    pub(super) async fn send_object(
+        &self,
+        bck: &Bck,
+        name: &str,
+        dst: &Bck,
+        dst_name: &str,
+        owner: &ais_meta::Snode,
+    ) -> Result<ais_fs::Lom, Error> {
         let loc = self.mps.locate(bck, name);
         let cname = bck.cname_obj(name);
         let (lom, file) = {
@@ -140,9 +148,9 @@ impl Target {
         let url = format!(
             "{}/v1/intra/recv/{}/{}?provider={}",
             owner.intra_data_net.direct_url,
-            bck.name,
-            percent_encoding::utf8_percent_encode(name, crate::common::PATH_SEGMENT),
-            bck.provider.as_str()
+            dst.name,
+            percent_encoding::utf8_percent_encode(dst_name, crate::common::PATH_SEGMENT),
+            dst.provider.as_str()
         );
         let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
             tokio::fs::File::from_std(file),
@@ -177,6 +185,14 @@ impl Target {
                 owner.name()
             )));
         }
+        Ok(lom)
+    }
+
+    /// Sends one object to `owner`; removes the local copy once the owner has it.
+    async fn migrate(&self, bck: &Bck, name: &str, owner: &ais_meta::Snode) -> Result<u64, Error> {
+        let lom = self.send_object(bck, name, bck, name, owner).await?;
+        let loc = self.mps.locate(bck, name);
+        let cname = bck.cname_obj(name);
         // The owner has committed it: drop ours (unless it changed meanwhile).
         let digest = ais_placement::digest(bck.uname(name).as_bytes());
         let locks = self.locks.clone();

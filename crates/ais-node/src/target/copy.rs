@@ -1,0 +1,164 @@
+//! Target side of bucket copy (`copy-bck`, also behind `move-bck`): every target walks its part
+//! of the source bucket and writes each object (optionally renamed with a prefix) to the
+//! destination's HRW owner — itself, or another target through `/v1/intra/recv`.
+
+use super::Target;
+use super::reb::RebSnap;
+use ais_core::{Bck, Error};
+use ais_fs::ObjWriter;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::sync::Arc;
+
+/// Objects in flight per copying target.
+const COPY_CONCURRENCY: usize = 8;
+/// Objects listed per walk step.
+const COPY_PAGE: usize = 1000;
+
+/// What one target copies (sent by the primary as a control action).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CopyReq {
+    pub(crate) id: String,
+    pub(crate) kind: String,
+    pub(crate) src: Bck,
+    pub(crate) dst: Bck,
+    #[serde(default)]
+    pub(crate) prefix: String,
+    #[serde(default)]
+    pub(crate) prepend: String,
+    #[serde(default)]
+    pub(crate) dry_run: bool,
+}
+
+impl Target {
+    /// Starts copy job `req.id` in the background (idempotent per id).
+    pub(crate) fn start_copy(self: &Arc<Self>, req: CopyReq) {
+        {
+            let mut m = self.reb.lock().expect("jobs lock");
+            if m.contains_key(&req.id) {
+                return;
+            }
+            m.insert(
+                req.id.clone(),
+                RebSnap {
+                    id: req.id.clone(),
+                    running: true,
+                    ..Default::default()
+                },
+            );
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            let r = me.copy_pass(&req).await;
+            let mut m = me.reb.lock().expect("jobs lock");
+            if let Some(s) = m.get_mut(&req.id) {
+                s.running = false;
+                if let Err(e) = r {
+                    s.errs.push(e.msg);
+                }
+                tracing::info!(id = %req.id, kind = %req.kind, src = %req.src, dst = %req.dst, objs = s.objs, bytes = s.bytes, errs = s.errs.len(), "copy done");
+            }
+        });
+    }
+
+    async fn copy_pass(self: &Arc<Self>, req: &CopyReq) -> Result<(), Error> {
+        self.bprops(&req.src)?;
+        let dst_props = self.bprops(&req.dst)?;
+        let prefix = ais_core::name::validate_prefix(&req.prefix)?.to_string();
+        for (_, dir) in self.mps.obj_dirs(&req.src) {
+            let mut after = String::new();
+            loop {
+                let (d, a, p) = (dir.clone(), after.clone(), prefix.clone());
+                let page =
+                    tokio::task::spawn_blocking(move || ais_fs::walk_bucket(&d, &p, &a, COPY_PAGE))
+                        .await
+                        .map_err(|e| Error::internal(e.to_string()))?
+                        .map_err(|e| Error::internal(format!("copy walk: {e}")))?;
+                let Some(last) = page.last() else { break };
+                after = last.name.clone();
+                let smap = self.smap();
+                futures_util::stream::iter(page)
+                    .for_each_concurrent(COPY_CONCURRENCY, |e| {
+                        let dst_name = format!("{}{}", req.prepend, e.name);
+                        let owner = smap.hrw_target(&req.dst.uname(&dst_name)).ok().cloned();
+                        let ty = dst_props.checksum.ty;
+                        async move {
+                            let r = match (req.dry_run, owner) {
+                                (true, _) => Ok(0),
+                                (false, None) => Err(Error::internal("no targets")),
+                                (false, Some(o)) if o.daemon_id == self.id() => {
+                                    self.copy_local(&req.src, &e.name, &req.dst, &dst_name, ty)
+                                        .await
+                                }
+                                (false, Some(o)) => self
+                                    .send_object(&req.src, &e.name, &req.dst, &dst_name, &o)
+                                    .await
+                                    .map(|l| l.size),
+                            };
+                            match r {
+                                Ok(n) => self.reb_add(&req.id, 1, n as i64, None),
+                                Err(err) => self.reb_add(
+                                    &req.id,
+                                    0,
+                                    0,
+                                    Some(format!("{}: {err}", req.src.cname_obj(&e.name))),
+                                ),
+                            }
+                        }
+                    })
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies an object between buckets on this target (one blocking call, 1 MiB reads).
+    async fn copy_local(
+        &self,
+        src: &Bck,
+        name: &str,
+        dst: &Bck,
+        dst_name: &str,
+        ty: ais_core::CksumType,
+    ) -> Result<u64, Error> {
+        let from = self.mps.locate(src, name);
+        let to = self.mps.locate(dst, dst_name);
+        let cname = src.cname_obj(name);
+        let digest = ais_placement::digest(dst.uname(dst_name).as_bytes());
+        let locks = self.locks.clone();
+        tokio::task::spawn_blocking(move || -> Result<u64, ais_fs::Error> {
+            let lom = ais_fs::load_lom(&from.fqn, &cname)?;
+            let mut f =
+                std::fs::File::open(&from.fqn).map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
+            let verify = lom.cksum.clone().filter(|c| c.ty == ty);
+            let mut w = ObjWriter::create_verified(&to, ty, verify)?;
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = f
+                    .read(&mut buf)
+                    .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
+                if n == 0 {
+                    break;
+                }
+                w.write(&buf[..n])?;
+            }
+            let _g = Target::lock_for(&locks, digest)
+                .lock()
+                .expect("object lock");
+            let out = w.commit(
+                ais_fs::Lom {
+                    atime_ns: lom.atime_ns,
+                    version: lom.version.clone(),
+                    custom: lom.custom.clone(),
+                    ..Default::default()
+                },
+                Some(lom.size),
+            )?;
+            Ok(out.size)
+        })
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?
+        .map_err(|e| self.fs_err(e))
+    }
+}
