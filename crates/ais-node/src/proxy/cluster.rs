@@ -127,14 +127,20 @@ impl Proxy {
                 match msg.action.as_str() {
                     "stop" => {
                         let id = get_ci_str(&msg.value, "id").unwrap_or("");
-                        if id.is_empty() {
+                        let ids: Vec<String> = if id.is_empty() {
                             let kind = get_ci_str(&msg.value, "kind").unwrap_or("");
-                            for j in self.jobs.find(kind, true) {
-                                self.jobs.abort(&j.id)?;
-                            }
-                            return Ok(web::ok());
+                            self.jobs
+                                .find(kind, true)
+                                .into_iter()
+                                .map(|j| j.id)
+                                .collect()
+                        } else {
+                            vec![id.to_string()]
+                        };
+                        for id in &ids {
+                            self.jobs.abort(id)?;
+                            self.abort_on_targets(id).await;
                         }
-                        self.jobs.abort(id)?;
                         Ok(web::ok())
                     }
                     "start" => {

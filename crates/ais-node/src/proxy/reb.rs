@@ -134,6 +134,22 @@ impl Proxy {
         (stats, errs)
     }
 
+    /// Tells every target to stop its part of job `id` (they finish the object at hand).
+    pub(super) async fn abort_on_targets(&self, id: &str) {
+        let smap = self.smap();
+        let v = serde_json::json!({"id": id});
+        let futs = smap.tmap.values().map(|t| {
+            self.ctl
+                .peers
+                .control(&t.intra_control_net.direct_url, "abort", &v)
+        });
+        for r in futures_util::future::join_all(futs).await {
+            if let Err(e) = r {
+                tracing::debug!(job = %id, err = %e, "abort: a target did not answer");
+            }
+        }
+    }
+
     /// Waits (bounded) for job `id` to end; true if it ended without error.
     pub(super) async fn wait_job(&self, id: &str, limit: Duration) -> bool {
         let t0 = Instant::now();

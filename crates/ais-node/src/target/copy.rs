@@ -76,6 +76,12 @@ impl Target {
                         .map_err(|e| Error::internal(e.to_string()))?
                         .map_err(|e| Error::internal(format!("copy walk: {e}")))?;
                 let Some(last) = page.last() else { break };
+                if self.is_aborted(&req.id) {
+                    return Err(Error::new(
+                        ais_core::ErrKind::Conflict,
+                        format!("{} aborted", req.id),
+                    ));
+                }
                 after = last.name.clone();
                 let smap = self.smap();
                 futures_util::stream::iter(page)
@@ -84,6 +90,9 @@ impl Target {
                         let owner = smap.hrw_target(&req.dst.uname(&dst_name)).ok().cloned();
                         let ty = dst_props.checksum.ty;
                         async move {
+                            if self.is_aborted(&req.id) {
+                                return;
+                            }
                             let r = match (req.dry_run, owner) {
                                 (true, _) => Ok(0),
                                 (false, None) => Err(Error::internal("no targets")),

@@ -457,6 +457,13 @@ impl ais_metasync::Handler for Target {
     }
 
     async fn control(&self, action: String, value: serde_json::Value) -> Result<(), Error> {
+        if action == "abort" {
+            let id = value.get("id").and_then(|v| v.as_str()).unwrap_or("");
+            if self.abort_job(id) {
+                tracing::info!(job = %id, "aborted");
+            }
+            return Ok(());
+        }
         if action == "copy-bck" {
             let req: CopyReq = serde_json::from_value(value)
                 .map_err(|e| Error::bad_request(format!("copy-bck: {e}")))?;

@@ -31,6 +31,8 @@ pub(crate) struct RebSnap {
     pub(crate) objs: i64,
     pub(crate) bytes: i64,
     pub(crate) errs: Vec<String>,
+    #[serde(default)]
+    pub(crate) aborted: bool,
 }
 
 impl Target {
@@ -66,6 +68,28 @@ impl Target {
         });
     }
 
+    /// Marks job `id` aborted; its loops stop at the next object.
+    /// An abort that arrives before the job's start is remembered, so the job never starts.
+    pub(super) fn abort_job(&self, id: &str) -> bool {
+        let mut m = self.reb.lock().expect("reb lock");
+        let s = m.entry(id.to_string()).or_insert_with(|| RebSnap {
+            id: id.to_string(),
+            ..Default::default()
+        });
+        let was_running = s.running;
+        s.aborted = true;
+        was_running
+    }
+
+    /// Whether job `id` was aborted.
+    pub(super) fn is_aborted(&self, id: &str) -> bool {
+        self.reb
+            .lock()
+            .expect("reb lock")
+            .get(id)
+            .is_some_and(|s| s.aborted)
+    }
+
     pub(super) fn reb_add(&self, id: &str, objs: i64, bytes: i64, err: Option<String>) {
         let mut m = self.reb.lock().expect("reb lock");
         if let Some(s) = m.get_mut(id) {
@@ -93,6 +117,12 @@ impl Target {
                     .map_err(|e| Error::internal(e.to_string()))?
                     .map_err(|e| Error::internal(format!("rebalance walk: {e}")))?;
                     let Some(last) = page.last() else { break };
+                    if self.is_aborted(id) {
+                        return Err(Error::new(
+                            ais_core::ErrKind::Conflict,
+                            format!("{id} aborted"),
+                        ));
+                    }
                     after = last.name.clone();
                     let smap = self.smap();
                     let moves: Vec<(String, ais_meta::Snode)> = page
@@ -106,6 +136,9 @@ impl Target {
                         .for_each_concurrent(REB_CONCURRENCY, |(name, owner)| {
                             let bck = bck.clone();
                             async move {
+                                if self.is_aborted(id) {
+                                    return;
+                                }
                                 match self.migrate(&bck, &name, &owner).await {
                                     Ok(n) => self.reb_add(id, 1, n as i64, None),
                                     Err(e) => {

@@ -3,6 +3,7 @@
 
 mod cluster;
 mod errors;
+mod jobs;
 mod membership;
 mod metrics;
 mod objects;
