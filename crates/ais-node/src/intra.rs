@@ -68,6 +68,25 @@ pub(crate) struct DeleteReq {
     pub(crate) sel: ListRange,
 }
 
+/// A bucket-summary request to one target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SummaryReq {
+    pub(crate) bck: Bck,
+    #[serde(default)]
+    pub(crate) prefix: String,
+}
+
+/// One target's part of a bucket summary.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub(crate) struct SummaryPart {
+    pub(crate) count: u64,
+    pub(crate) size: u64,
+    pub(crate) min: u64,
+    pub(crate) max: u64,
+    pub(crate) disks_total: u64,
+    pub(crate) disks_used: u64,
+}
+
 /// What one target did for a batch.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub(crate) struct BatchResult {
@@ -176,6 +195,12 @@ impl Intra {
     /// One listing page from one target.
     pub(crate) async fn list_page(&self, t: &Snode, req: &ListReq) -> Result<LsoRes, Error> {
         let url = format!("{}{LIST_PATH}", t.intra_data_net.direct_url);
+        self.call(reqwest::Method::POST, url, Self::json(req)).await
+    }
+
+    /// One target's part of a bucket summary.
+    pub(crate) async fn summary(&self, t: &Snode, req: &SummaryReq) -> Result<SummaryPart, Error> {
+        let url = format!("{}/v1/intra/summary", t.intra_data_net.direct_url);
         self.call(reqwest::Method::POST, url, Self::json(req)).await
     }
 

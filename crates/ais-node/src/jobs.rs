@@ -21,6 +21,8 @@ pub(crate) struct Job {
     pub(crate) aborted: bool,
     /// Per-target counters.
     pub(crate) stats: BTreeMap<String, SnapStats>,
+    /// What the job produced, for jobs that produce a value (bucket summary).
+    pub(crate) result: Option<serde_json::Value>,
 }
 
 impl Job {
@@ -95,6 +97,7 @@ impl Jobs {
                 .iter()
                 .map(|t| (t.clone(), SnapStats::default()))
                 .collect(),
+            result: None,
         };
         self.inner
             .lock()
@@ -119,6 +122,7 @@ impl Jobs {
                 .iter()
                 .map(|t| (t.clone(), SnapStats::default()))
                 .collect(),
+            result: None,
         });
     }
 
@@ -148,6 +152,13 @@ impl Jobs {
             if let Some(old) = g.finished.pop_front() {
                 g.jobs.remove(&old);
             }
+        }
+    }
+
+    /// Stores a job's result (before finishing it).
+    pub(crate) fn set_result(&self, id: &str, v: serde_json::Value) {
+        if let Some(j) = self.inner.lock().expect("jobs lock").jobs.get_mut(id) {
+            j.result = Some(v);
         }
     }
 

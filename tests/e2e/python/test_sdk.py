@@ -625,3 +625,34 @@ def test_bucket_copy_and_rename(client, bucket, make_bucket_name):
             client.bucket(old).list_objects()
     finally:
         dst.delete(missing_ok=True)
+
+
+def test_object_group_copy_and_summary(client, bucket, make_bucket_name):
+    """ObjectGroup.copy by list and by template; Bucket.summary counts and sizes."""
+    names = [f"grp-{i:03}" for i in range(40)]
+    size = lambda n: 1000 + int(n[-3:]) * 10  # noqa: E731
+    run_parallel(lambda n: bucket.object(n).get_writer().put_content(content_of(n, size(n))), names)
+    dst = client.bucket(make_bucket_name("grpdst"))
+    try:
+        dst.create()
+        ids = bucket.objects(obj_names=names[:5] + ["no-such-object"]).copy(to_bck=dst)
+        assert ids
+        for jid in ids:
+            client.job(jid).wait(timeout=JOB_TIMEOUT)
+        ids = bucket.objects(obj_template="grp-{010..019}").copy(to_bck=dst, prepend="t/")
+        for jid in ids:
+            client.job(jid).wait(timeout=JOB_TIMEOUT)
+        got = sorted(e.name for e in dst.list_all_objects())
+        assert got == sorted(names[:5] + [f"t/grp-{i:03}" for i in range(10, 20)])
+        assert dst.object("t/grp-015").get_reader().read_all() == content_of("grp-015", size("grp-015"))
+
+        summ = bucket.summary()
+        assert summ["name"] == bucket.name
+        assert int(summ["ObjCount"]["obj_count_present"]) == len(names)
+        total = sum(size(n) for n in names)
+        assert int(summ["TotalSize"]["size_all_present_objs"]) == total
+        assert summ["ObjSize"]["obj_min_size"] == size(names[0])
+        assert summ["ObjSize"]["obj_max_size"] == size(names[-1])
+        assert int(dst.summary()["ObjCount"]["obj_count_present"]) == 15
+    finally:
+        dst.delete(missing_ok=True)

@@ -39,6 +39,7 @@ impl Proxy {
                 match msg.action.as_str() {
                     "" => self.list_objects(req, bck, LsoMsg::default()).await,
                     act::LIST if msg.value.is_null() => self.list_buckets(req, &bck.name),
+                    "summary-bck" => self.summary(bck, &msg).await,
                     act::LIST => {
                         let lso: LsoMsg = serde_json::from_value(msg.value).map_err(|e| {
                             Error::bad_request(format!("invalid list-objects message: {e}"))
@@ -142,9 +143,9 @@ impl Proxy {
                 }
                 Ok(web::text(self.start_delete(bck, sel)))
             }
-            (&Method::POST, "copy-bck") | (&Method::POST, "move-bck") => {
-                self.copy_bucket(req, bck, &msg).await
-            }
+            (&Method::POST, "copy-bck")
+            | (&Method::POST, "move-bck")
+            | (&Method::POST, "copy-listrange") => self.copy_bucket(req, bck, &msg).await,
             (&Method::PATCH, act::SET_BPROPS) | (&Method::PATCH, "") => {
                 let upd: BpropsToSet = serde_json::from_value(msg.value)
                     .map_err(|e| Error::bad_request(format!("invalid bucket props: {e}")))?;
@@ -304,13 +305,36 @@ impl Proxy {
         msg: &ActMsg,
     ) -> Result<Resp, Error> {
         let kind = msg.action.clone();
-        let to = req.q("bck_to");
-        if to.is_empty() {
-            return Err(Error::bad_request(format!(
-                "{kind}: missing destination (query bck_to)"
-            )));
-        }
-        let dst = Bck::parse_path(to)?;
+        // copy-listrange names the destination in the message (`tobck`), the others in the query.
+        let (dst, sel) = if kind == "copy-listrange" {
+            let tobck = msg
+                .value
+                .get("tobck")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            let dst: Bck = serde_json::from_value(tobck)
+                .map_err(|e| Error::bad_request(format!("{kind}: invalid tobck: {e}")))?;
+            dst.validate()?;
+            let sel: ListRange = serde_json::from_value(msg.value.clone())
+                .map_err(|e| Error::bad_request(format!("{kind}: {e}")))?;
+            if sel.objnames.is_empty() == sel.template.is_empty() {
+                return Err(Error::bad_request(
+                    "expecting either a list of object names or a template",
+                ));
+            }
+            if !sel.template.is_empty() {
+                ais_core::template::Template::parse(&sel.template)?;
+            }
+            (dst, Some(sel))
+        } else {
+            let to = req.q("bck_to");
+            if to.is_empty() {
+                return Err(Error::bad_request(format!(
+                    "{kind}: missing destination (query bck_to)"
+                )));
+            }
+            (Bck::parse_path(to)?, None)
+        };
         if !src.is_ais() {
             return Err(crate::common::no_backend(&src));
         }
@@ -368,6 +392,7 @@ impl Proxy {
             prefix,
             prepend,
             dry_run,
+            sel,
         })
         .map_err(|e| Error::internal(e.to_string()))?;
         let me = self.clone();
@@ -389,5 +414,97 @@ impl Proxy {
             me.jobs.finish(&jid, stats, errs);
         });
         Ok(web::text(id))
+    }
+
+    /// `summary-bck` (SDK `Bucket.summary`): the first request starts a job and answers 202 with
+    /// its id; requests with that `uuid` answer 202 while it runs and 200 with `[BsummResult]`.
+    async fn summary(self: &Arc<Self>, bck: Bck, msg: &ActMsg) -> Result<Resp, Error> {
+        let uuid = msg
+            .value
+            .get("uuid")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
+        if !uuid.is_empty() {
+            let job = self.jobs.get(&uuid).ok_or_else(|| {
+                Error::new(
+                    ErrKind::NotFound,
+                    format!("bucket summary \"{uuid}\" not found"),
+                )
+            })?;
+            if job.end_ns == 0 {
+                return Ok(web::status(web::text(""), http::StatusCode::ACCEPTED));
+            }
+            if !job.err.is_empty() {
+                return Err(Error::internal(format!(
+                    "bucket summary {uuid}: {}",
+                    job.err
+                )));
+            }
+            return Ok(web::json(&serde_json::json!([job
+                .result
+                .unwrap_or(serde_json::Value::Null)])));
+        }
+        if !bck.is_ais() {
+            return Err(crate::common::no_backend(&bck));
+        }
+        self.bmd().need(&bck)?;
+        let prefix = msg
+            .value
+            .get("prefix")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
+        let targets: Vec<ais_meta::Snode> = self.smap().tmap.values().cloned().collect();
+        let tids: Vec<String> = targets.iter().map(|t| t.daemon_id.clone()).collect();
+        let id = self.jobs.start("summary-bck", Some(bck.clone()), &tids);
+        let me = self.clone();
+        let jid = id.clone();
+        tokio::spawn(async move {
+            let sreq = crate::intra::SummaryReq {
+                bck: bck.clone(),
+                prefix,
+            };
+            let futs = targets.iter().map(|t| me.ctl.intra.summary(t, &sreq));
+            let mut tot = crate::intra::SummaryPart {
+                min: u64::MAX,
+                ..Default::default()
+            };
+            let mut errs = Vec::new();
+            for (t, r) in targets
+                .iter()
+                .zip(futures_util::future::join_all(futs).await)
+            {
+                match r {
+                    Ok(p) => {
+                        tot.count += p.count;
+                        tot.size += p.size;
+                        if p.count > 0 {
+                            tot.min = tot.min.min(p.min);
+                        }
+                        tot.max = tot.max.max(p.max);
+                        tot.disks_total += p.disks_total;
+                        tot.disks_used += p.disks_used;
+                    }
+                    Err(e) => errs.push(format!("{}: {e}", t.name())),
+                }
+            }
+            if tot.count == 0 {
+                tot.min = 0;
+            }
+            let pct = (tot.size * 100).checked_div(tot.disks_total).unwrap_or(0);
+            let mut v = serde_json::to_value(&bck).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("ObjCount".into(), serde_json::json!({"obj_count_present": tot.count.to_string(), "obj_count_remote": "0"}));
+                o.insert("ObjSize".into(), serde_json::json!({"obj_min_size": tot.min, "obj_avg_size": tot.size.checked_div(tot.count).unwrap_or(0), "obj_max_size": tot.max}));
+                o.insert("TotalSize".into(), serde_json::json!({"size_on_disk": tot.size.to_string(), "size_all_present_objs": tot.size.to_string(), "size_all_remote_objs": "0", "total_disks_size": tot.disks_total.to_string()}));
+                o.insert("used_pct".into(), pct.into());
+                o.insert("is_present".into(), true.into());
+            }
+            me.jobs.set_result(&jid, v);
+            me.jobs
+                .finish(&jid, std::collections::BTreeMap::new(), errs);
+        });
+        Ok(web::status(web::text(id), http::StatusCode::ACCEPTED))
     }
 }

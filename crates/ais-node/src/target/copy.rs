@@ -29,6 +29,9 @@ pub(crate) struct CopyReq {
     pub(crate) prepend: String,
     #[serde(default)]
     pub(crate) dry_run: bool,
+    /// Copy only these objects (by list or template) instead of walking the source.
+    #[serde(default)]
+    pub(crate) sel: Option<ais_core::wire::ListRange>,
 }
 
 impl Target {
@@ -65,6 +68,9 @@ impl Target {
     async fn copy_pass(self: &Arc<Self>, req: &CopyReq) -> Result<(), Error> {
         self.bprops(&req.src)?;
         let dst_props = self.bprops(&req.dst)?;
+        if let Some(sel) = &req.sel {
+            return self.copy_selected(req, sel, dst_props.checksum.ty).await;
+        }
         let prefix = ais_core::name::validate_prefix(&req.prefix)?.to_string();
         for (_, dir) in self.mps.obj_dirs(&req.src) {
             let mut after = String::new();
@@ -119,6 +125,62 @@ impl Target {
                     .await;
             }
         }
+        Ok(())
+    }
+
+    /// Copies the listed (or templated) objects this target owns; missing ones are skipped.
+    async fn copy_selected(
+        self: &Arc<Self>,
+        req: &CopyReq,
+        sel: &ais_core::wire::ListRange,
+        ty: ais_core::CksumType,
+    ) -> Result<(), Error> {
+        let names = if sel.template.is_empty() {
+            sel.objnames.clone()
+        } else {
+            ais_core::template::Template::parse(&sel.template)?.expand()
+        };
+        let smap = self.smap();
+        let mine: Vec<String> = names
+            .into_iter()
+            .filter(|n| ais_core::name::validate_obj_name(n, false).is_ok())
+            .filter(|n| {
+                smap.hrw_target(&req.src.uname(n))
+                    .is_ok_and(|t| t.daemon_id == self.id())
+            })
+            .collect();
+        futures_util::stream::iter(mine)
+            .for_each_concurrent(COPY_CONCURRENCY, |name| {
+                let smap = &smap;
+                async move {
+                    if self.is_aborted(&req.id) || req.dry_run {
+                        return;
+                    }
+                    let dst_name = format!("{}{}", req.prepend, name);
+                    let r = match smap.hrw_target(&req.dst.uname(&dst_name)) {
+                        Err(_) => Err(Error::internal("no targets")),
+                        Ok(o) if o.daemon_id == self.id() => {
+                            self.copy_local(&req.src, &name, &req.dst, &dst_name, ty)
+                                .await
+                        }
+                        Ok(o) => self
+                            .send_object(&req.src, &name, &req.dst, &dst_name, o)
+                            .await
+                            .map(|l| l.size),
+                    };
+                    match r {
+                        Ok(n) => self.reb_add(&req.id, 1, n as i64, None),
+                        Err(e) if e.kind() == ais_core::ErrKind::NotFound => {}
+                        Err(e) => self.reb_add(
+                            &req.id,
+                            0,
+                            0,
+                            Some(format!("{}: {e}", req.src.cname_obj(&name))),
+                        ),
+                    }
+                }
+            })
+            .await;
         Ok(())
     }
 

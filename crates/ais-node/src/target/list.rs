@@ -139,4 +139,55 @@ impl Target {
         .map_err(|e| Error::internal(e.to_string()))?;
         Ok(web::json(&res))
     }
+
+    /// `POST /v1/intra/summary`: count and size of this target's objects of a bucket (prefix).
+    pub(super) async fn summary(self: &Arc<Self>, req: &mut Req) -> Result<Resp, Error> {
+        let b = req.read_body().await?;
+        let sr: crate::intra::SummaryReq = serde_json::from_slice(&b)
+            .map_err(|e| Error::bad_request(format!("summary request: {e}")))?;
+        self.bprops(&sr.bck)?;
+        let prefix = ais_core::name::validate_prefix(&sr.prefix)?.to_string();
+        let dirs = self.mps.obj_dirs(&sr.bck);
+        let mps: Vec<String> = self.mps.all().iter().map(|m| m.path.clone()).collect();
+        let part =
+            tokio::task::spawn_blocking(move || -> Result<crate::intra::SummaryPart, Error> {
+                let mut p = crate::intra::SummaryPart {
+                    min: u64::MAX,
+                    ..Default::default()
+                };
+                for (_, dir) in &dirs {
+                    let mut after = String::new();
+                    loop {
+                        let page = ais_fs::walk_bucket(dir, &prefix, &after, 10_000)
+                            .map_err(|e| Error::internal(format!("summary walk: {e}")))?;
+                        let Some(last) = page.last() else { break };
+                        after = last.name.clone();
+                        for e in &page {
+                            if let Ok(md) = std::fs::metadata(&e.fqn) {
+                                p.count += 1;
+                                p.size += md.len();
+                                p.min = p.min.min(md.len());
+                                p.max = p.max.max(md.len());
+                            }
+                        }
+                    }
+                }
+                if p.count == 0 {
+                    p.min = 0;
+                }
+                for m in &mps {
+                    if let Ok(st) = rustix::fs::statvfs(m.as_str()) {
+                        p.disks_total += st.f_blocks.saturating_mul(st.f_frsize);
+                        p.disks_used += st
+                            .f_blocks
+                            .saturating_sub(st.f_bfree)
+                            .saturating_mul(st.f_frsize);
+                    }
+                }
+                Ok(p)
+            })
+            .await
+            .map_err(|e| Error::internal(e.to_string()))??;
+        Ok(web::json(&part))
+    }
 }

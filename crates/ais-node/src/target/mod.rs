@@ -403,6 +403,7 @@ impl Handler for Target {
                         r
                     }
                     (&Method::POST, "delete") => self.batch_delete(&mut req).await,
+                    (&Method::POST, "summary") => self.summary(&mut req).await,
                     (&Method::PUT, "recv") | (&Method::GET, "gfn") => {
                         let bname = req.items.get(2).cloned().unwrap_or_default();
                         let bck = common::req_bck(&req, &bname)?;
