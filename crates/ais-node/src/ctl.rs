@@ -408,16 +408,19 @@ pub(crate) async fn statsd_loop<N: AsRef<Ctl> + Send + Sync + 'static>(node: std
     let mut prev = std::collections::HashMap::new();
     let mut stop = ctl.stopped();
     let mut sock: Option<(String, tokio::net::UdpSocket)> = None;
+    let mut last_sent = Instant::now();
     loop {
-        let conf = ctl.meta.config().statsd.clone();
-        let every = Duration::from_millis(conf.interval_ms.max(100));
+        // Wake at least every second, so a config change (enable, new interval) applies soon.
+        let every = Duration::from_millis(ctl.meta.config().statsd.interval_ms.max(100));
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(every.min(Duration::from_secs(1))) => {}
             _ = stop.changed() => return,
         }
-        if !conf.enabled {
+        let conf = ctl.meta.config().statsd.clone();
+        if !conf.enabled || last_sent.elapsed() < Duration::from_millis(conf.interval_ms.max(100)) {
             continue;
         }
+        last_sent = Instant::now();
         let addr = format!("{}:{}", conf.host, conf.port);
         if sock.as_ref().is_none_or(|(a, _)| *a != addr) {
             match tokio::net::UdpSocket::bind("0.0.0.0:0").await {
