@@ -85,25 +85,7 @@ impl Jobs {
     /// Registers a running job over `targets`; returns its id.
     pub(crate) fn start(&self, kind: &str, bck: Option<Bck>, targets: &[String]) -> String {
         let id = new_id();
-        let job = Job {
-            id: id.clone(),
-            kind: kind.to_string(),
-            bck,
-            start_ns: ais_core::time::now_nanos(),
-            end_ns: 0,
-            err: String::new(),
-            aborted: false,
-            stats: targets
-                .iter()
-                .map(|t| (t.clone(), SnapStats::default()))
-                .collect(),
-            result: None,
-        };
-        self.inner
-            .lock()
-            .expect("jobs lock")
-            .jobs
-            .insert(id.clone(), job);
+        self.start_with_id(&id, kind, bck, targets);
         id
     }
 

@@ -24,6 +24,30 @@ const GET_CHUNK_BYTES: usize = 1 << 20;
 /// Total size of all custom-metadata keys and values.
 const CUSTOM_MD_BYTES_MAX: usize = 2048;
 
+/// A request body streamed (mostly) to a work file: the writer if anything was flushed, the
+/// unflushed tail, and the client checksum when the writer has not taken it yet.
+pub(super) struct Streamed {
+    w: Option<ObjWriter>,
+    pending: Vec<Bytes>,
+    verify: Option<Cksum>,
+    loc: ais_fs::Location,
+    ty: CksumType,
+}
+
+impl Streamed {
+    /// Blocking: the writer holding every byte of the body, ready to commit.
+    pub(super) fn into_writer(self) -> Result<ObjWriter, ais_fs::Error> {
+        let mut w = match self.w {
+            Some(w) => w,
+            None => ObjWriter::create_verified(&self.loc, self.ty, self.verify)?,
+        };
+        for b in &self.pending {
+            w.write(b)?;
+        }
+        Ok(w)
+    }
+}
+
 /// Bytes a PUT stored (a response extension, for metrics).
 #[derive(Clone, Copy)]
 pub(super) struct Stored(pub(super) u64);
@@ -423,20 +447,14 @@ impl Target {
             .body
             .take()
             .ok_or_else(|| Error::internal("request body already consumed"))?;
-        let (w, pending, verify) = self
+        let streamed = self
             .stream_body(body, &loc, ty, verify, &bck.cname_obj(&obj))
             .await?;
         let versioning = props.versioning.enabled;
         let locks = self.locks.clone();
         let cname = bck.cname_obj(&obj);
         let lom = tokio::task::spawn_blocking(move || -> Result<Lom, ais_fs::Error> {
-            let mut w = match w {
-                Some(w) => w,
-                None => ObjWriter::create_verified(&loc, ty, verify)?,
-            };
-            for b in &pending {
-                w.write(b)?;
-            }
+            let w = streamed.into_writer()?;
             let _g = Target::lock_for(&locks, digest)
                 .lock()
                 .expect("object lock");
@@ -467,9 +485,8 @@ impl Target {
         Ok(r)
     }
 
-    /// Streams a request body to a work file in ~1 MiB blocking writes. Returns the writer (if
-    /// anything was flushed), the unflushed tail, and the client checksum if the writer has not
-    /// been created yet (it takes it on creation).
+    /// Streams a request body to a work file in ~1 MiB blocking writes; finish with
+    /// [`Streamed::into_writer`] on the blocking pool.
     pub(super) async fn stream_body(
         &self,
         mut body: hyper::body::Incoming,
@@ -477,7 +494,7 @@ impl Target {
         ty: CksumType,
         mut verify: Option<Cksum>,
         cname: &str,
-    ) -> Result<(Option<ObjWriter>, Vec<Bytes>, Option<Cksum>), Error> {
+    ) -> Result<Streamed, Error> {
         let mut w: Option<ObjWriter> = None;
         let mut pending: Vec<Bytes> = Vec::new();
         let mut pending_len = 0usize;
@@ -517,7 +534,13 @@ impl Target {
                 w = Some(nw);
             }
         }
-        Ok((w, pending, verify))
+        Ok(Streamed {
+            w,
+            pending,
+            verify,
+            loc: loc.clone(),
+            ty,
+        })
     }
 
     pub(super) async fn delete_obj(

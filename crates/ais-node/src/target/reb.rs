@@ -9,7 +9,6 @@ use super::object::Stored;
 use crate::web::{self, Req, Resp};
 use ais_core::wire::hdr;
 use ais_core::{Bck, Cksum, CksumType, Error};
-use ais_fs::ObjWriter;
 use futures_util::{StreamExt, TryStreamExt};
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
@@ -282,16 +281,10 @@ impl Target {
             .ok_or_else(|| Error::internal("request body already consumed"))?;
         let cname = bck.cname_obj(&obj);
         let ty = props.checksum.ty;
-        let (w, pending, verify) = self.stream_body(body, &loc, ty, verify, &cname).await?;
+        let streamed = self.stream_body(body, &loc, ty, verify, &cname).await?;
         let locks = self.locks.clone();
         let stored = tokio::task::spawn_blocking(move || -> Result<u64, ais_fs::Error> {
-            let mut w = match w {
-                Some(w) => w,
-                None => ObjWriter::create_verified(&loc, ty, verify)?,
-            };
-            for b in &pending {
-                w.write(b)?;
-            }
+            let w = streamed.into_writer()?;
             let _g = Target::lock_for(&locks, digest)
                 .lock()
                 .expect("object lock");
