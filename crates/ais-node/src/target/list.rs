@@ -13,7 +13,7 @@ impl Target {
         let b = req.read_body().await?;
         let lr: ListReq = serde_json::from_slice(&b)
             .map_err(|e| Error::bad_request(format!("list request: {e}")))?;
-        self.bprops(&lr.bck)?;
+        self.with_props(&lr.bck, |_| ())?;
         let props = LsoProps::parse(&lr.msg.props)?;
         let prefix = ais_core::name::validate_prefix(&lr.msg.prefix)?.to_string();
         let after = if lr.msg.continuation_token.is_empty() {
@@ -98,7 +98,7 @@ impl Target {
         let b = req.read_body().await?;
         let dr: DeleteReq = serde_json::from_slice(&b)
             .map_err(|e| Error::bad_request(format!("delete request: {e}")))?;
-        self.bprops(&dr.bck)?;
+        self.with_props(&dr.bck, |_| ())?;
         let names = if dr.sel.template.is_empty() {
             dr.sel.objnames
         } else {
@@ -145,7 +145,7 @@ impl Target {
         let b = req.read_body().await?;
         let sr: crate::intra::SummaryReq = serde_json::from_slice(&b)
             .map_err(|e| Error::bad_request(format!("summary request: {e}")))?;
-        self.bprops(&sr.bck)?;
+        self.with_props(&sr.bck, |_| ())?;
         let prefix = ais_core::name::validate_prefix(&sr.prefix)?.to_string();
         let dirs = self.mps.obj_dirs(&sr.bck);
         let mps: Vec<String> = self.mps.all().iter().map(|m| m.path.clone()).collect();

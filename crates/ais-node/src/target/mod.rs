@@ -151,12 +151,18 @@ impl Target {
         self.ctl.meta.bmd()
     }
 
-    /// Props of an ais bucket, or 404.
+    /// Props of an ais bucket (a clone), or 404.
     fn bprops(&self, bck: &Bck) -> Result<Bprops, Error> {
+        self.with_props(bck, Bprops::clone)
+    }
+
+    /// Reads what it needs from a bucket's props without cloning them; 404 if missing.
+    fn with_props<T>(&self, bck: &Bck, f: impl FnOnce(&Bprops) -> T) -> Result<T, Error> {
         if !bck.is_ais() {
             return Err(crate::common::no_backend(bck));
         }
-        Ok(self.bmd().need(bck)?.clone())
+        let bmd = self.bmd();
+        Ok(f(bmd.need(bck)?))
     }
 
     /// After new revisions were installed: destroys the data of buckets that disappeared from

@@ -196,7 +196,7 @@ impl Target {
         bck: Bck,
         obj: String,
     ) -> Result<Resp, Error> {
-        self.bprops(&bck)?;
+        self.with_props(&bck, |_| ())?;
         ais_core::name::validate_obj_name(&obj, false)?;
         let loc = self.mps.locate(&bck, &obj);
         let cname = bck.cname_obj(&obj);
@@ -229,9 +229,18 @@ impl Target {
                     .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
             }
             if n <= GET_INLINE_BYTES {
-                let mut buf = vec![0u8; n as usize];
-                f.read_exact(&mut buf)
-                    .map_err(|e| ais_fs::Error::Io(cname, e))?;
+                // Read straight into uninitialized capacity: no zero-fill of the buffer.
+                let mut buf = Vec::with_capacity(n as usize);
+                (&mut f)
+                    .take(n)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
+                if buf.len() as u64 != n {
+                    return Err(ais_fs::Error::CorruptMeta(
+                        cname,
+                        "object shorter than its metadata",
+                    ));
+                }
                 Ok((lom, range, GetBody::Inline(buf)))
             } else {
                 Ok((lom, range, GetBody::Stream(f)))
@@ -293,7 +302,7 @@ impl Target {
         bck: Bck,
         obj: String,
     ) -> Result<Resp, Error> {
-        self.bprops(&bck)?;
+        self.with_props(&bck, |_| ())?;
         ais_core::name::validate_obj_name(&obj, true)?;
         let props = req.q(ais_core::wire::qparam::PROPS).to_string();
         let v1 = props.is_empty();
@@ -404,7 +413,7 @@ impl Target {
         obj: String,
     ) -> Result<Resp, Error> {
         self.check_redirected(req)?;
-        let props = self.bprops(&bck)?;
+        let (ty, versioning) = self.with_props(&bck, |p| (p.checksum.ty, p.versioning.enabled))?;
         ais_core::name::validate_obj_name(&obj, false)?;
         for q in ["object_to", "append_type", "uploadId", "archpath"] {
             if !req.q(q).is_empty() {
@@ -442,7 +451,6 @@ impl Target {
         };
         let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
         let loc = self.mps.locate_digest(&bck, &obj, digest);
-        let ty = props.checksum.ty;
         let body = req
             .body
             .take()
@@ -450,7 +458,6 @@ impl Target {
         let streamed = self
             .stream_body(body, &loc, ty, verify, &bck.cname_obj(&obj))
             .await?;
-        let versioning = props.versioning.enabled;
         let locks = self.locks.clone();
         let cname = bck.cname_obj(&obj);
         let lom = tokio::task::spawn_blocking(move || -> Result<Lom, ais_fs::Error> {
@@ -550,7 +557,7 @@ impl Target {
         obj: String,
     ) -> Result<Resp, Error> {
         self.check_redirected(req)?;
-        self.bprops(&bck)?;
+        self.with_props(&bck, |_| ())?;
         ais_core::name::validate_obj_name(&obj, false)?;
         let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
         let loc = self.mps.locate_digest(&bck, &obj, digest);
@@ -575,7 +582,7 @@ impl Target {
         obj: String,
     ) -> Result<Resp, Error> {
         self.check_redirected(req)?;
-        self.bprops(&bck)?;
+        self.with_props(&bck, |_| ())?;
         ais_core::name::validate_obj_name(&obj, false)?;
         let msg = ais_core::wire::ActMsg::parse(&req.read_body().await?)?;
         let kv: BTreeMap<String, String> = serde_json::from_value(msg.value)
