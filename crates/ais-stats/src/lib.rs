@@ -92,6 +92,14 @@ pub struct Stats {
     pub lst: Op,
     /// PUTs refused for a checksum mismatch.
     pub err_cksum: IntCounter,
+    /// Objects sent to other targets (rebalance, copies).
+    pub stream_out_n: IntCounter,
+    /// Bytes sent to other targets.
+    pub stream_out_size: IntCounter,
+    /// Objects received from other targets.
+    pub stream_in_n: IntCounter,
+    /// Bytes received from other targets.
+    pub stream_in_size: IntCounter,
     /// Node-state flags (`cos.NodeStateFlags`).
     pub state_flags: IntGauge,
     uptime: IntGauge,
@@ -181,6 +189,26 @@ impl Stats {
             "err_cksum_count",
             "PUT: number of checksum errors",
         );
+        let stream_out_n = counter(
+            "stream.out.n",
+            "stream_out_count",
+            "intra-cluster: number of objects sent to other targets",
+        );
+        let stream_out_size = counter(
+            "stream.out.size",
+            "stream_out_bytes",
+            "intra-cluster: total size (bytes) of objects sent",
+        );
+        let stream_in_n = counter(
+            "stream.in.n",
+            "stream_in_count",
+            "intra-cluster: number of objects received from other targets",
+        );
+        let stream_in_size = counter(
+            "stream.in.size",
+            "stream_in_bytes",
+            "intra-cluster: total size (bytes) of objects received",
+        );
         let mut gauge = |internal: &'static str, prom: &str, help: &str| {
             let g = IntGauge::with_opts(opts(prom, help)).expect("valid metric options");
             reg.register(Box::new(g.clone()))
@@ -224,6 +252,10 @@ impl Stats {
             del,
             lst,
             err_cksum,
+            stream_out_n,
+            stream_out_size,
+            stream_in_n,
+            stream_in_size,
             state_flags,
             uptime,
             mem_rss,

@@ -217,6 +217,8 @@ impl Target {
                 owner.name()
             )));
         }
+        self.ctl.stats.stream_out_n.inc();
+        self.ctl.stats.stream_out_size.inc_by(lom.size);
         Ok(lom)
     }
 
@@ -307,6 +309,8 @@ impl Target {
         .await
         .map_err(|e| Error::internal(e.to_string()))?
         .map_err(|e| self.fs_err(e))?;
+        self.ctl.stats.stream_in_n.inc();
+        self.ctl.stats.stream_in_size.inc_by(stored);
         let mut r = web::ok();
         r.extensions_mut().insert(Stored(stored));
         Ok(r)
