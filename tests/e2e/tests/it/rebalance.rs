@@ -212,6 +212,28 @@ async fn rebalance_under_load() {
         N,
         "exactly one copy of each object"
     );
+    // The moves show in the targets' metrics: as many objects received as sent.
+    let (mut sent, mut received) = (0.0, 0.0);
+    for t in c.smap().await.unwrap().tmap.values() {
+        let text = reqwest::get(format!("{}/metrics", t.public_net.direct_url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let v = || line.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap();
+            if line.starts_with("ais_target_stream_out_count{") {
+                sent += v();
+            } else if line.starts_with("ais_target_stream_in_count{") {
+                received += v();
+            }
+        }
+    }
+    assert!(
+        sent > 0.0 && sent == received,
+        "stream counters: sent {sent}, received {received}"
+    );
 
     // The official SDK sees the same job.
     if let Ok(py) = std::env::var("AIS_PYTHON") {
