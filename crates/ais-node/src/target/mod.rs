@@ -410,14 +410,14 @@ impl Handler for Target {
                     }
                     (&Method::POST, "delete") => self.batch_delete(&mut req).await,
                     (&Method::POST, "summary") => self.summary(&mut req).await,
-                    (&Method::PUT, "recv") | (&Method::GET, "gfn") => {
+                    (&Method::PUT, "recv") | (&Method::GET, "gfn") | (&Method::HEAD, "gfn") => {
                         let bname = req.items.get(2).cloned().unwrap_or_default();
                         let bck = common::req_bck(&req, &bname)?;
                         let obj = common::obj_name(&req, 3);
-                        if sub == "recv" {
-                            self.recv(&mut req, bck, obj).await
-                        } else {
-                            self.get_obj_local(&req, bck, obj).await
+                        match req.method {
+                            Method::PUT => self.recv(&mut req, bck, obj).await,
+                            Method::HEAD => self.head_obj_local(&req, bck, obj).await,
+                            _ => self.get_obj_local(&req, bck, obj).await,
                         }
                     }
                     (&Method::GET, "status") => {

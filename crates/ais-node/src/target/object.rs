@@ -296,7 +296,25 @@ impl Target {
         Ok(r)
     }
 
+    /// HEAD: like GET, a miss while objects may be moving asks the neighbors.
     pub(super) async fn head_obj(
+        self: &Arc<Self>,
+        req: &Req,
+        bck: Bck,
+        obj: String,
+    ) -> Result<Resp, Error> {
+        match self.head_obj_local(req, bck.clone(), obj.clone()).await {
+            Err(e) if e.kind() == ErrKind::NotFound && self.gfn_active() => {
+                match self.gfn(req, &bck, &obj).await {
+                    Some(r) => Ok(r),
+                    None => self.head_obj_local(req, bck, obj).await.map_err(|_| e),
+                }
+            }
+            r => r,
+        }
+    }
+
+    pub(super) async fn head_obj_local(
         self: &Arc<Self>,
         req: &Req,
         bck: Bck,

@@ -336,19 +336,33 @@ impl Target {
     /// Get from neighbor: asks every other target for the object; relays the first that has it.
     pub(super) async fn gfn(&self, req: &Req, bck: &Bck, obj: &str) -> Option<Resp> {
         let smap = self.smap();
-        let path = format!(
+        let head = req.method == http::Method::HEAD;
+        let mut path = format!(
             "/v1/intra/gfn/{}/{}?provider={}",
             bck.name,
             percent_encoding::utf8_percent_encode(obj, crate::common::PATH_SEGMENT),
             bck.provider.as_str()
         );
+        if head {
+            let props = req.q(ais_core::wire::qparam::PROPS);
+            path.push_str("&props=");
+            path.push_str(
+                &percent_encoding::utf8_percent_encode(props, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string(),
+            );
+        }
         let mut headers = http::HeaderMap::new();
         if let Some(r) = req.headers.get("range") {
             headers.insert("range", r.clone());
         }
         for t in smap.tmap.values().filter(|t| t.daemon_id != self.id()) {
             let url = format!("{}{path}", t.intra_data_net.direct_url);
-            let mut rb = self.ctl.intra.request(reqwest::Method::GET, &url);
+            let method = if head {
+                reqwest::Method::HEAD
+            } else {
+                reqwest::Method::GET
+            };
+            let mut rb = self.ctl.intra.request(method, &url);
             for (k, v) in &headers {
                 rb = rb.header(k, v);
             }
