@@ -72,7 +72,7 @@ impl Target {
             return self.copy_selected(req, sel, dst_props.checksum.ty).await;
         }
         let prefix = ais_core::name::validate_prefix(&req.prefix)?.to_string();
-        for (_, dir) in self.mps.obj_dirs(&req.src) {
+        for (_, dir) in self.mps().obj_dirs(&req.src) {
             let mut after = String::new();
             loop {
                 let (d, a, p) = (dir.clone(), after.clone(), prefix.clone());
@@ -193,8 +193,8 @@ impl Target {
         dst_name: &str,
         ty: ais_core::CksumType,
     ) -> Result<u64, Error> {
-        let from = self.mps.locate(src, name);
-        let to = self.mps.locate(dst, dst_name);
+        let from = self.mps().locate(src, name);
+        let to = self.mps().locate(dst, dst_name);
         let cname = src.cname_obj(name);
         let digest = ais_placement::digest(dst.uname(dst_name).as_bytes());
         let locks = self.locks.clone();

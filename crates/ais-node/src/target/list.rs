@@ -26,7 +26,20 @@ impl Target {
         } else {
             (lr.msg.pagesize as usize).min(LIST_PAGE_SIZE_MAX)
         };
-        let dirs = self.mps.obj_dirs(&lr.bck);
+        let mut dirs = self.mps().obj_dirs(&lr.bck);
+        // objects still on a mountpath being drained are listed too (the proxy drops duplicates)
+        for p in self
+            .mp_admin
+            .lock()
+            .expect("mountpath admin lock")
+            .draining
+            .iter()
+        {
+            dirs.push((
+                p.clone(),
+                ais_fs::bucket_dir(p, &lr.bck).join(ais_fs::CT_OBJ),
+            ));
+        }
         let tname = self.name.clone();
         let bck = lr.bck.clone();
         let entries = tokio::task::spawn_blocking(move || -> Result<Vec<LsoEnt>, Error> {
@@ -106,7 +119,7 @@ impl Target {
         };
         let smap = self.smap();
         let me = self.ctl.me.daemon_id.clone();
-        let mps = self.mps.clone();
+        let mps = self.mps();
         let locks = self.locks.clone();
         let bck = dr.bck;
         let res = tokio::task::spawn_blocking(move || {
@@ -147,8 +160,8 @@ impl Target {
             .map_err(|e| Error::bad_request(format!("summary request: {e}")))?;
         self.with_props(&sr.bck, |_| ())?;
         let prefix = ais_core::name::validate_prefix(&sr.prefix)?.to_string();
-        let dirs = self.mps.obj_dirs(&sr.bck);
-        let mps: Vec<String> = self.mps.all().iter().map(|m| m.path.clone()).collect();
+        let dirs = self.mps().obj_dirs(&sr.bck);
+        let mps: Vec<String> = self.mps().all().iter().map(|m| m.path.clone()).collect();
         let part =
             tokio::task::spawn_blocking(move || -> Result<crate::intra::SummaryPart, Error> {
                 let mut p = crate::intra::SummaryPart {

@@ -3,6 +3,7 @@
 
 mod copy;
 mod list;
+mod mp;
 mod object;
 mod reb;
 
@@ -22,13 +23,27 @@ use http::{Method, StatusCode};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Mountpath administration state.
+#[derive(Default)]
+pub(crate) struct MpAdmin {
+    /// Taken out of service but still holding objects that resilver moves away.
+    pub(crate) draining: Vec<String>,
+    /// Disabled (kept in the node's volume list, not used).
+    pub(crate) disabled: Vec<String>,
+    /// A resilver is running.
+    pub(crate) resilvering: bool,
+}
+
 /// Number of per-object lock stripes (serialize read-modify-write of one object's metadata).
 const LOCK_STRIPES: usize = 256;
 
 pub(crate) struct Target {
     ctl: Ctl,
     name: String,
-    mps: Arc<Mountpaths>,
+    /// Available mountpaths; replaced as a whole on attach/detach/enable/disable.
+    mps: std::sync::RwLock<Arc<Mountpaths>>,
+    /// Mountpaths being emptied (detached or disabled) and the ones disabled, by path.
+    mp_admin: Mutex<MpAdmin>,
     locks: Arc<Vec<Mutex<()>>>,
     /// Rebalances this target ran or runs, by id.
     reb: Mutex<std::collections::HashMap<String, reb::RebSnap>>,
@@ -43,7 +58,7 @@ impl Target {
         cfg: Arc<NodeConfig>,
         si_of: impl FnOnce(&str) -> Snode,
     ) -> Result<Arc<Self>, NodeError> {
-        let paths = cfg.local.mountpaths();
+        let (paths, disabled) = mp::startup_mountpaths(&cfg)?;
         let mps = {
             let paths = paths.clone();
             tokio::task::spawn_blocking(move || Mountpaths::new(&paths))
@@ -64,7 +79,11 @@ impl Target {
             weak: weak.clone(),
             name,
             ctl,
-            mps: Arc::new(mps),
+            mps: std::sync::RwLock::new(Arc::new(mps)),
+            mp_admin: Mutex::new(MpAdmin {
+                disabled,
+                ..Default::default()
+            }),
             locks: Arc::new((0..LOCK_STRIPES).map(|_| Mutex::new(())).collect()),
             reb: Mutex::new(std::collections::HashMap::new()),
             last_target_change: Mutex::new(
@@ -77,6 +96,11 @@ impl Target {
 
     pub(crate) fn id(&self) -> &str {
         self.ctl.id()
+    }
+
+    /// The current mountpaths.
+    fn mps(&self) -> Arc<Mountpaths> {
+        self.mps.read().expect("mountpaths lock").clone()
     }
 
     fn self_arc(&self) -> Option<Arc<Target>> {
@@ -183,7 +207,7 @@ impl Target {
         let Some(old) = inst.old_bmd else { return };
         let now = self.bmd();
         for bck in old.list(None).into_iter().filter(|b| now.get(b).is_none()) {
-            let mps = self.mps.clone();
+            let mps = self.mps();
             let name = bck.cname();
             match tokio::task::spawn_blocking(move || ais_fs::destroy_bucket(&mps, &bck)).await {
                 Ok(Ok(())) => tracing::info!(bck = %name, "bucket data destroyed"),
@@ -220,8 +244,12 @@ impl Target {
             "snode" => web::json(&self.ctl.me),
             "software_version" => web::text(crate::VERSION),
             "mountpaths" => {
-                let v: Vec<&str> = self.mps.all().iter().map(|m| m.path.as_str()).collect();
-                web::json(&serde_json::json!({"available": v, "waiting_dd": [], "disabled": []}))
+                let mps = self.mps();
+                let v: Vec<&str> = mps.all().iter().map(|m| m.path.as_str()).collect();
+                let a = self.mp_admin.lock().expect("mountpath admin lock");
+                web::json(
+                    &serde_json::json!({"available": v, "waiting_dd": a.draining, "disabled": a.disabled}),
+                )
             }
             "config" | "cluster_config" => web::json(&self.ctl.meta.config().redacted()),
             "node_status" => web::json(&self.node_status()),
@@ -236,7 +264,7 @@ impl Target {
 
     /// Updates the mountpath capacity gauges.
     fn refresh_capacity(&self) {
-        for m in self.mps.all() {
+        for m in self.mps().all() {
             if let Ok(st) = rustix::fs::statvfs(m.path.as_str()) {
                 let total = st.f_blocks.saturating_mul(st.f_frsize);
                 let avail = st.f_bavail.saturating_mul(st.f_frsize);
@@ -252,7 +280,7 @@ impl Target {
         let mut mps = serde_json::Map::new();
         let (mut used_all, mut avail_all) = (0u64, 0u64);
         let mut pcts = Vec::new();
-        for m in self.mps.all() {
+        for m in self.mps().all() {
             let Ok(st) = rustix::fs::statvfs(m.path.as_str()) else {
                 continue;
             };
@@ -389,6 +417,9 @@ impl Handler for Target {
             }
             "health" => Ok(self.health(&req)),
             "daemon" if req.method == Method::GET => self.daemon_get(&req),
+            "daemon" if req.items.get(1).map(String::as_str) == Some("mountpaths") => {
+                self.mountpath_action(&mut req).await
+            }
             "daemon"
                 if req.method == Method::PUT
                     && req.items.get(1).map(String::as_str) == Some("set-config") =>
@@ -495,7 +526,7 @@ impl ais_metasync::Handler for Target {
             me.start_rebalance(id);
             return Ok(());
         }
-        let mps = self.mps.clone();
+        let mps = self.mps();
         crate::ctl::node_control(&self.ctl, &action, &value, move || {
             for mp in mps.all() {
                 for prov in ais_core::Provider::ALL {

@@ -198,11 +198,16 @@ impl Target {
     ) -> Result<Resp, Error> {
         self.with_props(&bck, |_| ())?;
         ais_core::name::validate_obj_name(&obj, false)?;
-        let loc = self.mps.locate(&bck, &obj);
+        let loc = self.mps().locate(&bck, &obj);
+        let alts = if self.resilver_active() {
+            self.other_locations(&bck, &obj, &loc.mountpath)
+        } else {
+            Vec::new()
+        };
         let cname = bck.cname_obj(&obj);
         let range_hdr = req.header("range").map(str::to_string);
         let r = tokio::task::spawn_blocking(move || -> Result<Opened, ais_fs::Error> {
-            let lom = ais_fs::load_lom(&loc.fqn, &cname)?;
+            let (loc, lom) = super::mp::load_anywhere(loc, alts, &cname)?;
             let mut f = std::fs::File::open(&loc.fqn).map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => ais_fs::Error::NotFound(cname.clone()),
                 _ => ais_fs::Error::Io(cname.clone(), e),
@@ -339,21 +344,26 @@ impl Target {
             }
         }
         let has = |p: &str| v1 || want.contains_key(p);
-        let loc = self.mps.locate(&bck, &obj);
+        let loc = self.mps().locate(&bck, &obj);
+        let alts = if self.resilver_active() {
+            self.other_locations(&bck, &obj, &loc.mountpath)
+        } else {
+            Vec::new()
+        };
         let cname = bck.cname_obj(&obj);
-        let fqn = loc.fqn.clone();
-        let (lom, mtime) =
-            tokio::task::spawn_blocking(move || -> Result<(Lom, i64), ais_fs::Error> {
-                let lom = ais_fs::load_lom(&fqn, &cname)?;
-                let mt = std::fs::metadata(&fqn)
+        let (loc, lom, mtime) = tokio::task::spawn_blocking(
+            move || -> Result<(ais_fs::Location, Lom, i64), ais_fs::Error> {
+                let (loc, lom) = super::mp::load_anywhere(loc, alts, &cname)?;
+                let mt = std::fs::metadata(&loc.fqn)
                     .and_then(|m| m.modified())
                     .map(ais_core::time::unix_nanos)
                     .unwrap_or(lom.atime_ns);
-                Ok((lom, mt))
-            })
-            .await
-            .map_err(join_err)?
-            .map_err(|e| self.fs_err(e))?;
+                Ok((loc, lom, mt))
+            },
+        )
+        .await
+        .map_err(join_err)?
+        .map_err(|e| self.fs_err(e))?;
         let mut r = web::ok();
         let h = r.headers_mut();
         h.insert(http::header::CONTENT_LENGTH, hv(&lom.size.to_string())?);
@@ -468,7 +478,7 @@ impl Target {
             _ => ais_core::time::now_nanos(),
         };
         let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
-        let loc = self.mps.locate_digest(&bck, &obj, digest);
+        let loc = self.mps().locate_digest(&bck, &obj, digest);
         let body = req
             .body
             .take()
@@ -578,7 +588,7 @@ impl Target {
         self.with_props(&bck, |_| ())?;
         ais_core::name::validate_obj_name(&obj, false)?;
         let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
-        let loc = self.mps.locate_digest(&bck, &obj, digest);
+        let loc = self.mps().locate_digest(&bck, &obj, digest);
         let cname = bck.cname_obj(&obj);
         let locks = self.locks.clone();
         tokio::task::spawn_blocking(move || {
@@ -607,7 +617,7 @@ impl Target {
             .map_err(|e| Error::bad_request(format!("invalid custom metadata: {e}")))?;
         let replace = req.q_bool("set-new-custom");
         let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
-        let loc = self.mps.locate_digest(&bck, &obj, digest);
+        let loc = self.mps().locate_digest(&bck, &obj, digest);
         let cname = bck.cname_obj(&obj);
         let locks = self.locks.clone();
         tokio::task::spawn_blocking(move || -> Result<Result<(), Error>, ais_fs::Error> {

@@ -105,7 +105,7 @@ impl Target {
     async fn rebalance_pass(self: &Arc<Self>, id: &str) -> Result<(), Error> {
         tracing::info!(%id, smap = self.smap().version, "rebalance");
         for bck in self.bmd().list(None) {
-            for (_, dir) in self.mps.obj_dirs(&bck) {
+            for (_, dir) in self.mps().obj_dirs(&bck) {
                 let mut after = String::new();
                 loop {
                     let (d, a) = (dir.clone(), after.clone());
@@ -164,7 +164,7 @@ impl Target {
         dst_name: &str,
         owner: &ais_meta::Snode,
     ) -> Result<ais_fs::Lom, Error> {
-        let loc = self.mps.locate(bck, name);
+        let loc = self.mps().locate(bck, name);
         let cname = bck.cname_obj(name);
         let (lom, file) = {
             let (fqn, c) = (loc.fqn.clone(), cname.clone());
@@ -225,7 +225,7 @@ impl Target {
     /// Sends one object to `owner`; removes the local copy once the owner has it.
     async fn migrate(&self, bck: &Bck, name: &str, owner: &ais_meta::Snode) -> Result<u64, Error> {
         let lom = self.send_object(bck, name, bck, name, owner).await?;
-        let loc = self.mps.locate(bck, name);
+        let loc = self.mps().locate(bck, name);
         let cname = bck.cname_obj(name);
         // The owner has committed it: drop ours (unless it changed meanwhile).
         let digest = ais_placement::digest(bck.uname(name).as_bytes());
@@ -276,7 +276,7 @@ impl Target {
             }
         }
         let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
-        let loc = self.mps.locate_digest(&bck, &obj, digest);
+        let loc = self.mps().locate_digest(&bck, &obj, digest);
         let body = req
             .body
             .take()

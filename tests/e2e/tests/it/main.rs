@@ -9,3 +9,4 @@ mod metrics;
 mod objects;
 mod python_sdk;
 mod rebalance;
+mod resilver;
