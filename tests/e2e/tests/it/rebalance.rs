@@ -271,7 +271,50 @@ async fn rebalance_under_load() {
         );
     }
 
-    // 2. Decommission a target (its data moves off first) while a client reads.
+    // 2. Maintenance: the target's objects move off while a client reads; back on stop.
+    let smap = c.smap().await.unwrap();
+    let maint = smap.tmap.keys().last().unwrap().clone();
+    let node_action = |action: &'static str, sid: String| {
+        let ep = ep.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .put(format!("{ep}/v1/cluster"))
+                .json(&serde_json::json!({"action": action, "name": "", "value": {"sid": sid}}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200, "{action}");
+        }
+    };
+    for action in ["start-maintenance", "stop-maintenance"] {
+        let reader = start_reader(c.clone(), bck.clone());
+        let v0 = c.smap().await.unwrap().version;
+        node_action(action, maint.clone()).await;
+        let id = rebalance_id_after(&c, &ep, v0 + 1).await;
+        let st = c.wait_job(&id, Duration::from_secs(300)).await.unwrap();
+        assert!(st.err.is_empty(), "{action}: {st:?}");
+        let (ok, failed, errs) = reader.finish().await;
+        assert_eq!(
+            failed, 0,
+            "{action}: GETs failed during rebalance: {errs:?}"
+        );
+        assert!(ok > 0);
+        all_at_owner(&c, &bck).await;
+        assert_eq!(
+            files_on_disk(&cl, "reb"),
+            N,
+            "{action}: exactly one copy of each object"
+        );
+        if action == "start-maintenance" {
+            let ents = c.list_objects_all(&bck, "", "name,location").await.unwrap();
+            assert!(
+                ents.iter().all(|e| !e.location.contains(&maint)),
+                "objects left on a target in maintenance"
+            );
+        }
+    }
+
+    // 3. Decommission a target (its data moves off first) while a client reads.
     let reader = start_reader(c.clone(), bck.clone());
     let smap = c.smap().await.unwrap();
     let victim = smap.tmap.keys().next().unwrap().clone();
