@@ -24,7 +24,7 @@ mod ctl;
 mod err;
 mod ids;
 mod intra;
-mod jobs;
+
 mod meta;
 mod metastore;
 mod proxy;

@@ -162,7 +162,9 @@ impl Proxy {
 
     fn job_query(&self, what: &str, q: &Value) -> Result<Resp, Error> {
         let id = get_ci_str(q, "id").unwrap_or("");
-        let kind = get_ci_str(q, "kind").unwrap_or("");
+        let raw = get_ci_str(q, "kind").unwrap_or("");
+        let kind = ais_xact::resolve_kind(raw)
+            .ok_or_else(|| Error::bad_request(format!("unknown job kind \"{raw}\"")))?;
         let only_running = get_ci(q, "show_active")
             .and_then(Value::as_bool)
             .unwrap_or(false)
@@ -170,7 +172,7 @@ impl Proxy {
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
         let not_found = || Error::new(ErrKind::NotFound, format!("job \"{id}\" not found"));
-        let kind_match = |j: &crate::jobs::Job| kind.is_empty() || j.kind == kind;
+        let kind_match = |j: &ais_xact::Job| kind.is_empty() || j.kind == kind;
         match what {
             "status" => {
                 if id.is_empty() && kind.is_empty() {

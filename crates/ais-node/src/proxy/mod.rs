@@ -8,7 +8,6 @@ mod reb;
 
 use crate::common::{self, bad_path, method_not_allowed};
 use crate::ctl::Ctl;
-use crate::jobs::Jobs;
 use crate::meta::NodeMeta;
 use crate::web::{self, Handler, Req, Resp};
 use crate::{Error as NodeError, NodeConfig};
@@ -16,6 +15,7 @@ use ais_core::{ErrKind, Error};
 use ais_meta::{Bmd, Smap, Snode};
 use ais_metasync::Revs;
 use ais_metasync::keepalive::Tracker;
+use ais_xact::Jobs;
 use http::{Method, StatusCode};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64};
