@@ -122,7 +122,19 @@ impl Proxy {
                     None if self.smap().get(&t.daemon_id).is_none() => {
                         errs.push(format!("{} left the cluster during {action}", t.name()))
                     }
-                    None => still.push(t),
+                    // Restarted (the job is not in its table): start its part again;
+                    // starts are idempotent per id.
+                    None => {
+                        if let Err(e) = self
+                            .ctl
+                            .peers
+                            .control(&t.intra_control_net.direct_url, action, value)
+                            .await
+                        {
+                            tracing::debug!(node = %t.name(), err = %e, "{action}: re-start failed");
+                        }
+                        still.push(t);
+                    }
                 }
             }
             pending = still;
