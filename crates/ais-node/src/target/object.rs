@@ -177,13 +177,32 @@ impl Target {
         bck: Bck,
         obj: String,
     ) -> Result<Resp, Error> {
-        match self.get_obj_local(req, bck.clone(), obj.clone()).await {
+        let r = self.get_obj_local(req, bck.clone(), obj.clone()).await;
+        self.or_neighbors(r, req, &bck, &obj).await
+    }
+
+    /// A local miss while objects may be moving (rebalance) is asked of the other targets; if
+    /// none has it, the local copy is looked at once more (the sender deletes only after our
+    /// commit, so it may have just landed here).
+    async fn or_neighbors(
+        self: &Arc<Self>,
+        local: Result<Resp, Error>,
+        req: &Req,
+        bck: &Bck,
+        obj: &str,
+    ) -> Result<Resp, Error> {
+        match local {
             Err(e) if e.kind() == ErrKind::NotFound && self.gfn_active() => {
-                match self.gfn(req, &bck, &obj).await {
+                match self.gfn(req, bck, obj).await {
                     Some(r) => Ok(r),
-                    // It may have landed here while we asked (the sender deletes only after
-                    // our commit).
-                    None => self.get_obj_local(req, bck, obj).await.map_err(|_| e),
+                    None => {
+                        let again = if req.method == http::Method::HEAD {
+                            self.head_obj_local(req, bck.clone(), obj.to_string()).await
+                        } else {
+                            self.get_obj_local(req, bck.clone(), obj.to_string()).await
+                        };
+                        again.map_err(|_| e)
+                    }
                 }
             }
             r => r,
@@ -308,15 +327,8 @@ impl Target {
         bck: Bck,
         obj: String,
     ) -> Result<Resp, Error> {
-        match self.head_obj_local(req, bck.clone(), obj.clone()).await {
-            Err(e) if e.kind() == ErrKind::NotFound && self.gfn_active() => {
-                match self.gfn(req, &bck, &obj).await {
-                    Some(r) => Ok(r),
-                    None => self.head_obj_local(req, bck, obj).await.map_err(|_| e),
-                }
-            }
-            r => r,
-        }
+        let r = self.head_obj_local(req, bck.clone(), obj.clone()).await;
+        self.or_neighbors(r, req, &bck, &obj).await
     }
 
     pub(super) async fn head_obj_local(

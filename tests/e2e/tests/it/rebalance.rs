@@ -23,21 +23,6 @@ fn obj(i: usize) -> String {
 
 /// Files under every mountpath of every target for the bucket.
 fn files_on_disk(cl: &Cluster, bck: &str) -> usize {
-    fn count(p: &std::path::Path) -> usize {
-        std::fs::read_dir(p)
-            .map(|rd| {
-                rd.flatten()
-                    .map(|e| {
-                        if e.file_type().unwrap().is_dir() {
-                            count(&e.path())
-                        } else {
-                            1
-                        }
-                    })
-                    .sum()
-            })
-            .unwrap_or(0)
-    }
     let mut n = 0;
     for node in cl.nodes().iter().filter(|n| n.name.starts_with("target")) {
         for mp in std::fs::read_dir(&node.dir)
@@ -45,7 +30,7 @@ fn files_on_disk(cl: &Cluster, bck: &str) -> usize {
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().starts_with("mp"))
         {
-            n += count(&mp.path().join("@ais").join(bck).join("%ob"));
+            n += ais_e2e::count_files(&mp.path().join("@ais").join(bck).join("%ob"));
         }
     }
     n

@@ -67,22 +67,6 @@ async fn all_on_hrw_mountpath(c: &Client, bck: &Bck, avail: &[String]) {
     }
 }
 
-fn objects_under(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| {
-                    if e.file_type().unwrap().is_dir() {
-                        objects_under(&e.path())
-                    } else {
-                        1
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn detach_attach_resilver_under_load() {
     let cl = Cluster::deploy_with(1, 1, "res").expect("deploy 1 proxy + 1 target");
@@ -172,7 +156,7 @@ async fn detach_attach_resilver_under_load() {
         .join(std::path::Path::new(&victim).file_name().unwrap())
         .join("@ais/res/%ob");
     assert_eq!(
-        objects_under(&victim_objs),
+        ais_e2e::count_files(&victim_objs),
         0,
         "objects left on the detached mountpath"
     );
@@ -210,13 +194,13 @@ async fn detach_attach_resilver_under_load() {
     wait_for(
         Duration::from_secs(60),
         Duration::from_millis(200),
-        || async { (objects_under(&victim_objs) == expect_back).then_some(()) },
+        || async { (ais_e2e::count_files(&victim_objs) == expect_back).then_some(()) },
     )
     .await
     .unwrap_or_else(|| {
         panic!(
             "resilver did not move {expect_back} objects back ({} there)",
-            objects_under(&victim_objs)
+            ais_e2e::count_files(&victim_objs)
         )
     });
     all_on_hrw_mountpath(&c, &bck, &all).await;
