@@ -215,7 +215,7 @@ impl Target {
         bck: Bck,
         obj: String,
     ) -> Result<Resp, Error> {
-        self.with_props(&bck, |_| ())?;
+        let validate = self.with_props(&bck, |p| p.checksum.validate_warm_get)?;
         ais_core::name::validate_obj_name(&obj, false)?;
         let loc = self.mps().locate(&bck, &obj);
         let alts = if self.resilver_active() {
@@ -240,6 +240,9 @@ impl Target {
                     cname,
                     "size differs from stored metadata",
                 ));
+            }
+            if validate {
+                verify_file(&mut f, &lom, &cname)?;
             }
             let range = match &range_hdr {
                 None => Ok((0, len)),
@@ -655,6 +658,34 @@ impl Target {
         .map_err(|e| self.fs_err(e))??;
         Ok(web::ok())
     }
+}
+
+/// Re-reads the whole object and checks it against its stored checksum (bucket property
+/// `checksum.validate_warm_get`); rewinds the file. A mismatch is never served.
+fn verify_file(f: &mut std::fs::File, lom: &Lom, cname: &str) -> Result<(), ais_fs::Error> {
+    let Some(want) = &lom.cksum else {
+        return Ok(());
+    };
+    let mut h = ais_core::CksumHasher::new(want.ty).expect("a stored checksum has a type");
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| ais_fs::Error::Io(cname.to_string(), e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    f.seek(SeekFrom::Start(0))
+        .map_err(|e| ais_fs::Error::Io(cname.to_string(), e))?;
+    h.finish().verify(want, cname).map_err(|e| {
+        tracing::error!(obj = %cname, err = %e, "stored object is corrupted");
+        ais_fs::Error::Checksum(ais_core::Error::new(
+            ErrKind::Internal,
+            format!("{e} (stored object is corrupted)"),
+        ))
+    })
 }
 
 fn range_is_partial(req: &Req) -> bool {

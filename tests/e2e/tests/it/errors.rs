@@ -286,3 +286,48 @@ async fn interrupted_put_leaves_nothing() {
     assert!(ais_error(400, &body).message.contains("redirected"));
     c.destroy_bucket(&bck).await.unwrap();
 }
+
+/// With `checksum.validate_warm_get`, bytes that rotted on disk are never served.
+#[tokio::test]
+async fn corrupted_object_is_not_served() {
+    let ep = shared().endpoint.clone();
+    let c = Client::new(&ep).unwrap();
+    let bck = Bck::new(&bucket_name("rot"), Provider::Ais).unwrap();
+    c.create_bucket(&bck).await.unwrap();
+    let r = reqwest::Client::new()
+        .patch(format!("{ep}/v1/buckets/{}?provider=ais", bck.name))
+        .json(&serde_json::json!({"action": "set-bprops", "name": "", "value": {"checksum": {"validate_warm_get": true}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        c.head_bucket(&bck)
+            .await
+            .unwrap()
+            .checksum
+            .validate_warm_get
+    );
+    let body = data(9, 200_000);
+    c.put_object(&bck, "victim", Bytes::from(body.clone()), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        &c.get_object(&bck, "victim", None).await.unwrap().1[..],
+        &body[..]
+    );
+    // Flip one byte of the stored file (HEAD location names the mountpath).
+    let h = c.head_object(&bck, "victim", "location").await.unwrap();
+    let mp = h.location.split_once(':').unwrap().1.to_string();
+    let fqn = std::path::Path::new(&mp)
+        .join("@ais")
+        .join(&bck.name)
+        .join("%ob")
+        .join("victim");
+    let mut bytes = std::fs::read(&fqn).unwrap();
+    bytes[1000] ^= 0xff;
+    std::fs::write(&fqn, &bytes).unwrap();
+    let e = c.get_object(&bck, "victim", None).await.unwrap_err();
+    assert!(e.to_string().contains("BAD DATA CHECKSUM"), "{e}");
+    c.destroy_bucket(&bck).await.unwrap();
+}
