@@ -325,7 +325,32 @@ async fn membership_election_lifecycle() {
     assert_eq!(r.status().as_u16(), 403);
     assert!(!converged(&urls).await.tmap.contains_key("intruderX1"));
 
-    // 12. Full cluster restart: every node comes back with the same membership and buckets.
+    // 12. Shutdown of one node: it exits and stays in the map, in maintenance; restarted and
+    // taken out of maintenance it serves again.
+    let t1 = cl.node("target-1");
+    let t1_id = converged(&urls)
+        .await
+        .tmap
+        .values()
+        .find(|n| n.public_net.direct_url == t1.url())
+        .unwrap()
+        .daemon_id
+        .clone();
+    assert_eq!(put(&t1_id, "shutdown-node").await, 200);
+    wait_for(WAIT, STEP, || async { (!t1.alive()).then_some(()) })
+        .await
+        .expect("shut-down node exits");
+    let alive_urls: Vec<String> = urls.iter().filter(|u| **u != t1.url()).cloned().collect();
+    assert_eq!(
+        converged(&alive_urls).await.tmap[&t1_id].flags & 4,
+        4,
+        "kept in the map, in maintenance"
+    );
+    t1.restart().unwrap();
+    assert_eq!(put(&t1_id, "stop-maintenance").await, 200);
+    assert_eq!(converged(&urls).await.tmap[&t1_id].flags & 4, 0);
+
+    // 13. Full cluster restart: every node comes back with the same membership and buckets.
     let before = converged(&urls).await;
     let bmd_before = bmd_of(&p[0]).await.unwrap();
     let live: Vec<_> = cl.nodes().into_iter().filter(|n| n.alive()).collect();
@@ -366,7 +391,7 @@ async fn membership_election_lifecycle() {
         .unwrap();
     assert_eq!(&b[..], b"v11");
 
-    // 13. Cluster shutdown stops every node.
+    // 14. Cluster shutdown stops every node.
     let r = reqwest::Client::new()
         .put(format!("{}/v1/cluster", p[1]))
         .json(&serde_json::json!({"action": "shutdown", "name": "", "value": null}))
