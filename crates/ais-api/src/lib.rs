@@ -186,6 +186,8 @@ impl Client {
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(120))
             .pool_max_idle_per_host(256)
+            // shorter than the server's idle limit (60 s), so a pooled connection is never reused as it closes
+            .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(transport)?;
         Ok(Self::with_http(endpoint, http))

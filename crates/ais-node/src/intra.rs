@@ -111,7 +111,7 @@ impl Intra {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(3))
             .timeout(timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .expect("reqwest client builds without TLS");
         Intra {

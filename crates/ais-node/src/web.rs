@@ -17,6 +17,9 @@ pub(crate) type Body = BoxBody<Bytes, std::io::Error>;
 /// A response.
 pub(crate) type Resp = Response<Body>;
 
+/// How long a connection may take to send a request head (also bounds idle keep-alive).
+pub(crate) const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Largest control-message (JSON) body we read into memory.
 pub(crate) const CONTROL_BODY_MAX: usize = 4 << 20;
 
@@ -321,6 +324,10 @@ pub(crate) async fn serve<H: Handler>(
             let io = hyper_util::rt::TokioIo::new(stream);
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
+                // A client must send its request head in time (no slowloris); idle keep-alive
+                // connections are closed after the same period.
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
                 .serve_connection(io, svc)
                 .await
             {
