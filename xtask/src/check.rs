@@ -55,7 +55,7 @@ pub(crate) fn test(extra: &[String]) -> anyhow::Result<()> {
     let target = target_dir();
 
     // a. the binaries the end-to-end tests spawn
-    step(cargo().args(["build", "-p", "aisnode", "-p", "xtask"]))?;
+    step(cargo().args(["build", "-p", "aisnode", "-p", "xtask", "-p", "aisloader"]))?;
 
     // b. the Python venv for the SDK tests
     let venv = root.join(".venv");
@@ -78,6 +78,7 @@ pub(crate) fn test(extra: &[String]) -> anyhow::Result<()> {
     cmd.args(extra)
         .env("AISNODE_BIN", target.join("debug").join("aisnode"))
         .env("AIS_XTASK_BIN", target.join("debug").join("xtask"))
+        .env("AISLOADER_BIN", target.join("debug").join("aisloader"))
         .env("AIS_PYTHON", &python)
         .env("AIS_REPO_ROOT", &root);
     step(&mut cmd)?;

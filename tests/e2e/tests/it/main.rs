@@ -1,6 +1,7 @@
 //! End-to-end tests against a real cluster (1 proxy, 3 targets, 2 mountpaths each) shared by
 //! all tests; each test works in its own bucket, so they run in parallel.
 
+mod aisloader;
 mod cluster;
 mod errors;
 mod jobs;

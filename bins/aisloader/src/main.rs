@@ -1,0 +1,474 @@
+//! `aisloader`: a load generator for AIStore clusters, with the original's common flags.
+//!
+//! ```text
+//! aisloader -ip=127.0.0.1 -port=8080 -bucket=ais://bench -duration=30s -numworkers=16 \
+//!           -pctput=20 -minsize=16KiB -maxsize=1MiB [-cleanup] [-json] [-direct]
+//! ```
+//!
+//! Workers loop until `-duration`, `-maxputs` or `-totalputsize` is reached: each picks PUT with
+//! probability `-pctput`% (a new object of a random size in `[minsize, maxsize]`), else GET of an
+//! object listed at start (or written by this run). Statistics every `-statsinterval` and at the
+//! end: ops, bytes, throughput, errors, latency min/avg/max and p50/p90/p99, per operation.
+//! Flags take Go's `-name=value` form (`--name=value` and `-name value` work too).
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool reports on stdout/stderr
+
+use ais_api::Client;
+use ais_core::{Bck, Provider};
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "usage: aisloader [-ip=HOST -port=PORT | -endpoint=URL] -bucket=[ais://]NAME [-duration=30s] \
+[-numworkers=10] [-pctput=0] [-minsize=1MiB] [-maxsize=1MiB] [-maxputs=N] [-totalputsize=SIZE] [-seed=N] \
+[-statsinterval=10s] [-cleanup] [-json] [-direct] [-provider=ais]";
+
+/// Latency samples kept per operation (bounded memory; later samples are subsampled).
+const SAMPLES_MAX: usize = 1 << 22;
+
+struct Opts {
+    endpoint: String,
+    bck: Bck,
+    duration: Duration,
+    workers: usize,
+    pct_put: u32,
+    min: u64,
+    max: u64,
+    max_puts: u64,
+    total_put: u64,
+    seed: u64,
+    stats_every: Duration,
+    cleanup: bool,
+    json: bool,
+    direct: bool,
+}
+
+fn parse_size(s: &str) -> Result<u64> {
+    let s = s.trim();
+    let (num, mult) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        None => (s, 1u64),
+        Some(i) => {
+            let m = match s[i..].to_ascii_lowercase().as_str() {
+                "b" => 1,
+                "k" | "kb" | "kib" => 1 << 10,
+                "m" | "mb" | "mib" => 1 << 20,
+                "g" | "gb" | "gib" => 1 << 30,
+                u => bail!("invalid size unit {u:?} in {s:?}"),
+            };
+            (&s[..i], m)
+        }
+    };
+    Ok(num
+        .trim()
+        .parse::<u64>()
+        .with_context(|| format!("invalid size {s:?}"))?
+        * mult)
+}
+
+fn parse_duration(s: &str) -> Result<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
+    let n: f64 = s[..split]
+        .parse()
+        .with_context(|| format!("invalid duration {s:?}"))?;
+    let secs = match &s[split..] {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        u => bail!("invalid duration unit {u:?} in {s:?}"),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_args() -> Result<Opts> {
+    let mut m: HashMap<String, String> = HashMap::new();
+    let mut it = std::env::args().skip(1).peekable();
+    const BOOLS: [&str; 3] = ["cleanup", "json", "direct"];
+    while let Some(a) = it.next() {
+        if matches!(a.as_str(), "-h" | "-help" | "--help") {
+            bail!("{USAGE}");
+        }
+        let f = a
+            .strip_prefix("--")
+            .or_else(|| a.strip_prefix('-'))
+            .with_context(|| format!("unexpected argument {a:?}\n{USAGE}"))?;
+        let (k, v) = match f.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None if BOOLS.contains(&f) => (f.to_string(), "true".to_string()),
+            None => (
+                f.to_string(),
+                it.next()
+                    .with_context(|| format!("flag -{f} needs a value"))?,
+            ),
+        };
+        m.insert(k, v);
+    }
+    let get = |k: &str| m.get(k).map(String::as_str);
+    let flag = |k: &str| matches!(get(k), Some("true" | "1" | "yes"));
+    let endpoint = match (get("endpoint"), get("ip"), get("port")) {
+        (Some(e), _, _) => e.trim_end_matches('/').to_string(),
+        (None, ip, port) => format!(
+            "http://{}:{}",
+            ip.unwrap_or("localhost"),
+            port.unwrap_or("8080")
+        ),
+    };
+    if get("s3endpoint").is_some() {
+        bail!("-s3endpoint: the S3 API is not supported by this cluster yet");
+    }
+    let bname = get("bucket").context(USAGE)?;
+    let (prov, name) = match bname.split_once("://") {
+        Some((p, n)) => (p, n),
+        None => (get("provider").unwrap_or("ais"), bname),
+    };
+    let bck = Bck::new(
+        name,
+        Provider::parse(prov).map_err(|e| anyhow::anyhow!("{e}"))?,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let min = parse_size(get("minsize").unwrap_or("1MiB"))?;
+    let max = parse_size(get("maxsize").unwrap_or("1MiB"))?;
+    if min > max {
+        bail!("-minsize {min} exceeds -maxsize {max}");
+    }
+    let pct_put: u32 = get("pctput").unwrap_or("0").parse().context("-pctput")?;
+    if pct_put > 100 {
+        bail!("-pctput must be 0..100");
+    }
+    Ok(Opts {
+        endpoint,
+        bck,
+        duration: parse_duration(get("duration").unwrap_or("30s"))?,
+        workers: get("numworkers")
+            .unwrap_or("10")
+            .parse()
+            .context("-numworkers")?,
+        pct_put,
+        min,
+        max,
+        max_puts: get("maxputs")
+            .map(|v| v.parse())
+            .transpose()
+            .context("-maxputs")?
+            .unwrap_or(0),
+        total_put: get("totalputsize")
+            .map(parse_size)
+            .transpose()?
+            .unwrap_or(0),
+        seed: get("seed")
+            .map(|v| v.parse())
+            .transpose()
+            .context("-seed")?
+            .unwrap_or(0),
+        stats_every: parse_duration(get("statsinterval").unwrap_or("10s"))?,
+        cleanup: flag("cleanup"),
+        json: flag("json"),
+        direct: flag("direct"),
+    })
+}
+
+/// Counters and latency samples of one operation kind.
+#[derive(Default)]
+struct OpStats {
+    ops: AtomicU64,
+    bytes: AtomicU64,
+    errs: AtomicU64,
+    lat_us: Mutex<Vec<u32>>,
+}
+
+impl OpStats {
+    fn record(&self, bytes: u64, lat: Duration) {
+        self.ops.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        let mut v = self.lat_us.lock().expect("latency lock");
+        if v.len() < SAMPLES_MAX {
+            v.push(lat.as_micros().min(u32::MAX as u128) as u32);
+        }
+    }
+
+    fn report(&self, elapsed: Duration) -> serde_json::Value {
+        let mut v = self.lat_us.lock().expect("latency lock").clone();
+        v.sort_unstable();
+        let pct = |p: f64| {
+            if v.is_empty() {
+                0
+            } else {
+                v[((v.len() - 1) as f64 * p).round() as usize]
+            }
+        };
+        let ops = self.ops.load(Ordering::Relaxed);
+        let bytes = self.bytes.load(Ordering::Relaxed);
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        let avg = if v.is_empty() {
+            0
+        } else {
+            v.iter().map(|x| *x as u64).sum::<u64>() / v.len() as u64
+        };
+        serde_json::json!({
+            "ops": ops, "bytes": bytes, "errors": self.errs.load(Ordering::Relaxed),
+            "ops_per_sec": ops as f64 / secs, "mib_per_sec": bytes as f64 / secs / (1 << 20) as f64,
+            "latency_us": {"min": v.first().copied().unwrap_or(0), "avg": avg, "max": v.last().copied().unwrap_or(0),
+                           "p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99)},
+        })
+    }
+}
+
+/// xorshift64*: fast per-worker randomness from a seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+fn print_line(label: &str, elapsed: Duration, get: &serde_json::Value, put: &serde_json::Value) {
+    let row = |name: &str, s: &serde_json::Value| {
+        let l = &s["latency_us"];
+        format!(
+            "{name} ops {:>8} {:>9.1} op/s {:>9.1} MiB/s  lat(us) min {} avg {} p50 {} p90 {} p99 {} max {}  err {}",
+            s["ops"],
+            s["ops_per_sec"].as_f64().unwrap_or(0.0),
+            s["mib_per_sec"].as_f64().unwrap_or(0.0),
+            l["min"],
+            l["avg"],
+            l["p50"],
+            l["p90"],
+            l["p99"],
+            l["max"],
+            s["errors"]
+        )
+    };
+    println!(
+        "{label} {:>6.1}s | {} | {}",
+        elapsed.as_secs_f64(),
+        row("GET", get),
+        row("PUT", put)
+    );
+}
+
+async fn run(o: Opts) -> Result<bool> {
+    let c = Client::new(&o.endpoint).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let created = match c.head_bucket(&o.bck).await {
+        Ok(_) => false,
+        Err(e) if e.status() == Some(404) => {
+            c.create_bucket(&o.bck)
+                .await
+                .map_err(|e| anyhow::anyhow!("create {}: {e}", o.bck))?;
+            true
+        }
+        Err(e) => bail!("bucket {}: {e}", o.bck),
+    };
+    let mut names: Vec<String> = if o.pct_put < 100 {
+        c.list_objects_all(&o.bck, "", "name")
+            .await
+            .map_err(|e| anyhow::anyhow!("list {}: {e}", o.bck))?
+            .into_iter()
+            .map(|e| e.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let seed = if o.seed == 0 {
+        let mut b = [0u8; 8];
+        getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("random seed: {e}"))?;
+        u64::from_le_bytes(b) | 1
+    } else {
+        o.seed
+    };
+    // One random payload, sliced per PUT: no per-request allocation or copy.
+    let mut payload = vec![0u8; o.max as usize];
+    let mut r = Rng(seed);
+    for ch in payload.chunks_mut(8) {
+        let x = r.next().to_le_bytes();
+        ch.copy_from_slice(&x[..ch.len()]);
+    }
+    let payload = Bytes::from(payload);
+    if names.is_empty() && o.pct_put < 100 {
+        // Nothing to read: put some first (as the original does for GET workloads).
+        let n = (o.workers * 4).max(16);
+        for i in 0..n {
+            let name = format!("aisloader/{seed:x}/warm-{i}");
+            c.put_object(&o.bck, &name, payload.slice(..o.max as usize), None)
+                .await
+                .map_err(|e| anyhow::anyhow!("PUT {name}: {e}"))?;
+            names.push(name);
+        }
+    }
+    let names = Arc::new(tokio::sync::RwLock::new(names));
+    let (get, put) = (Arc::new(OpStats::default()), Arc::new(OpStats::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (puts_done, put_bytes) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..o.workers {
+        let (c, bck, names, get, put, stop) = (
+            c.clone(),
+            o.bck.clone(),
+            names.clone(),
+            get.clone(),
+            put.clone(),
+            stop.clone(),
+        );
+        let (puts_done, put_bytes, written, payload) = (
+            puts_done.clone(),
+            put_bytes.clone(),
+            written.clone(),
+            payload.clone(),
+        );
+        let (pct, min, max, max_puts, total_put, direct) =
+            (o.pct_put, o.min, o.max, o.max_puts, o.total_put, o.direct);
+        tasks.push(tokio::spawn(async move {
+            let mut r = Rng((seed ^ (w as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1);
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                if (r.next() % 100) < pct as u64 {
+                    let size = if max == min {
+                        min
+                    } else {
+                        min + r.next() % (max - min + 1)
+                    };
+                    let name = format!("aisloader/{seed:x}/{w}-{i}");
+                    i += 1;
+                    let t = Instant::now();
+                    match c
+                        .put_object(&bck, &name, payload.slice(..size as usize), None)
+                        .await
+                    {
+                        Ok(_) => {
+                            put.record(size, t.elapsed());
+                            names.write().await.push(name.clone());
+                            written.lock().expect("written lock").push(name);
+                            let n = puts_done.fetch_add(1, Ordering::Relaxed) + 1;
+                            let b = put_bytes.fetch_add(size, Ordering::Relaxed) + size;
+                            if (max_puts > 0 && n >= max_puts) || (total_put > 0 && b >= total_put)
+                            {
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                        }
+                        Err(_) => {
+                            put.errs.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                } else {
+                    let name = {
+                        let v = names.read().await;
+                        if v.is_empty() {
+                            continue;
+                        }
+                        v[(r.next() % v.len() as u64) as usize].clone()
+                    };
+                    let t = Instant::now();
+                    let res = if direct {
+                        c.get_object_direct(&bck, &name, None).await
+                    } else {
+                        c.get_object(&bck, &name, None).await
+                    };
+                    match res {
+                        Ok((_, b)) => get.record(b.len() as u64, t.elapsed()),
+                        Err(_) => {
+                            get.errs.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    let mut last = Instant::now();
+    while t0.elapsed() < o.duration && !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(50).min(o.duration.saturating_sub(t0.elapsed())))
+            .await;
+        if !o.json && last.elapsed() >= o.stats_every {
+            last = Instant::now();
+            print_line(
+                "...",
+                t0.elapsed(),
+                &get.report(t0.elapsed()),
+                &put.report(t0.elapsed()),
+            );
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.context("a worker failed")?;
+    }
+    let elapsed = t0.elapsed();
+    let (g, p) = (get.report(elapsed), put.report(elapsed));
+    if o.json {
+        println!(
+            "{}",
+            serde_json::json!({"endpoint": o.endpoint, "bucket": o.bck.cname(), "workers": o.workers, "duration_sec": elapsed.as_secs_f64(), "get": g, "put": p})
+        );
+    } else {
+        print_line("total", elapsed, &g, &p);
+    }
+    if o.cleanup {
+        if created {
+            c.destroy_bucket(&o.bck)
+                .await
+                .map_err(|e| anyhow::anyhow!("cleanup: {e}"))?;
+        } else {
+            let names: Vec<String> = written.lock().expect("written lock").clone();
+            for n in names {
+                let _ = c.delete_object(&o.bck, &n).await;
+            }
+        }
+    }
+    let errors = g["errors"].as_u64().unwrap_or(0) + p["errors"].as_u64().unwrap_or(0);
+    Ok(errors == 0)
+}
+
+fn main() -> std::process::ExitCode {
+    let opts = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("aisloader: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("aisloader: runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(opts)) {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("aisloader: some requests failed (see errors above)");
+            std::process::ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("aisloader: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(parse_size("16KiB").unwrap(), 16 << 10);
+        assert_eq!(parse_size("1MiB").unwrap(), 1 << 20);
+        assert_eq!(parse_size("100").unwrap(), 100);
+        assert!(parse_size("1XB").is_err());
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert!(parse_duration("5x").is_err());
+    }
+}
