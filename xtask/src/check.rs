@@ -55,7 +55,17 @@ pub(crate) fn test(extra: &[String]) -> anyhow::Result<()> {
     let target = target_dir();
 
     // a. the binaries the end-to-end tests spawn
-    step(cargo().args(["build", "-p", "aisnode", "-p", "xtask", "-p", "aisloader"]))?;
+    step(cargo().args([
+        "build",
+        "-p",
+        "aisnode",
+        "-p",
+        "xtask",
+        "-p",
+        "aisloader",
+        "-p",
+        "ais",
+    ]))?;
 
     // b. the Python venv for the SDK tests
     let venv = root.join(".venv");
@@ -79,6 +89,7 @@ pub(crate) fn test(extra: &[String]) -> anyhow::Result<()> {
         .env("AISNODE_BIN", target.join("debug").join("aisnode"))
         .env("AIS_XTASK_BIN", target.join("debug").join("xtask"))
         .env("AISLOADER_BIN", target.join("debug").join("aisloader"))
+        .env("AIS_CLI_BIN", target.join("debug").join("ais"))
         .env("AIS_PYTHON", &python)
         .env("AIS_REPO_ROOT", &root);
     step(&mut cmd)?;

@@ -26,7 +26,11 @@ impl Proxy {
     /// Starts a rebalance if the set of placeable targets changed from `before` to `after`;
     /// returns its id.
     pub(super) fn maybe_rebalance(self: &Arc<Self>, before: &Smap, after: &Smap) -> Option<String> {
-        if placeable(before) == placeable(after) || placeable(after).is_empty() {
+        // Nothing to move without buckets (e.g. while a new cluster's targets join).
+        if placeable(before) == placeable(after)
+            || placeable(after).is_empty()
+            || self.bmd().list(None).is_empty()
+        {
             return None;
         }
         let id = format!("g{}", after.version);

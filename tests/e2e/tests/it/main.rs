@@ -2,6 +2,7 @@
 //! all tests; each test works in its own bucket, so they run in parallel.
 
 mod aisloader;
+mod cli;
 mod cluster;
 mod errors;
 mod jobs;

@@ -1,0 +1,613 @@
+//! `ais`: the AIStore command-line client (a core subset of the original's command tree).
+//!
+//! ```text
+//! ais show cluster | show performance | ls [ais://BUCKET] | bucket create|rm ais://B
+//! ais put FILE ais://B/OBJ | get ais://B/OBJ [FILE|-] | object rm|head ais://B/OBJ | rmo ais://B/OBJ
+//! ais job show [ID] | job wait ID | job stop ID
+//! ```
+//! The cluster is `AIS_ENDPOINT` (default `http://localhost:8080`). `--json` prints raw JSON.
+//! Errors go to stderr with a non-zero exit code.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool reports on stdout/stderr
+
+use ais_api::Client;
+use ais_core::{Bck, Provider};
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "ais", about = "AIStore command-line client", version)]
+struct Cli {
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Show cluster state.
+    Show {
+        #[command(subcommand)]
+        what: Show,
+    },
+    /// List buckets, or objects of a bucket.
+    Ls {
+        /// `ais://BUCKET` (no argument: all buckets).
+        bucket: Option<String>,
+        /// Only names with this prefix.
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Properties to show (e.g. `name,size,checksum,version,location`).
+        #[arg(long, default_value = "name,size")]
+        props: String,
+        /// Stop after this many objects (0: all).
+        #[arg(long, default_value_t = 0)]
+        limit: usize,
+    },
+    /// Create or remove buckets.
+    Bucket {
+        #[command(subcommand)]
+        op: BucketOp,
+    },
+    /// Object operations.
+    Object {
+        #[command(subcommand)]
+        op: ObjectOp,
+    },
+    /// Upload a file as an object: `ais put FILE ais://B/OBJ`.
+    Put { file: String, dst: String },
+    /// Download an object: `ais get ais://B/OBJ [FILE|-]`.
+    Get { src: String, file: Option<String> },
+    /// Remove an object.
+    Rmo { obj: String },
+    /// Remove a bucket.
+    Rmb { bucket: String },
+    /// Create a bucket.
+    Create { bucket: String },
+    /// Jobs (xactions).
+    Job {
+        #[command(subcommand)]
+        op: JobOp,
+    },
+}
+
+#[derive(Subcommand)]
+enum Show {
+    /// Proxies and targets: role, state, capacity, uptime.
+    Cluster,
+    /// Per-target counters: GET/PUT counts, sizes, average latency, errors.
+    Performance,
+}
+
+#[derive(Subcommand)]
+enum BucketOp {
+    /// Create a bucket.
+    Create { bucket: String },
+    /// Remove a bucket and its objects.
+    Rm { bucket: String },
+}
+
+#[derive(Subcommand)]
+enum ObjectOp {
+    /// Remove an object.
+    Rm { obj: String },
+    /// Show an object's properties.
+    Head { obj: String },
+    /// Print an object to stdout.
+    Cat { obj: String },
+}
+
+#[derive(Subcommand)]
+enum JobOp {
+    /// Show jobs (all, or one by id).
+    Show { id: Option<String> },
+    /// Wait for a job to finish.
+    Wait {
+        id: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Abort a job.
+    Stop { id: String },
+}
+
+/// `ais://bucket[/object]` (also `s3://…` etc. for the provider).
+fn parse_uri(s: &str) -> Result<(Bck, String)> {
+    let (prov, rest) = s.split_once("://").unwrap_or(("ais", s));
+    let (b, o) = rest.split_once('/').unwrap_or((rest, ""));
+    let bck = Bck::new(b, Provider::parse(prov).map_err(|e| anyhow!("{e}"))?)
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok((bck, o.to_string()))
+}
+
+fn obj_uri(s: &str) -> Result<(Bck, String)> {
+    let (b, o) = parse_uri(s)?;
+    if o.is_empty() {
+        bail!("expecting an object: ais://BUCKET/OBJECT, got {s:?}");
+    }
+    Ok((b, o))
+}
+
+/// Turns client errors into messages with a hint where one helps.
+fn explain(e: ais_api::Error, bck: Option<&Bck>) -> anyhow::Error {
+    match (e.kind(), bck) {
+        (ais_core::ErrKind::BckNotFound, Some(b)) => anyhow!(
+            "{e}\nhint: create it with `ais bucket create {}`",
+            b.cname()
+        ),
+        (ais_core::ErrKind::Unavailable, _) => anyhow!(
+            "{e}\nhint: is the cluster running? (AIS_ENDPOINT={})",
+            endpoint()
+        ),
+        _ => anyhow!("{e}"),
+    }
+}
+
+fn endpoint() -> String {
+    std::env::var("AIS_ENDPOINT").unwrap_or_else(|_| "http://localhost:8080".into())
+}
+
+fn table(rows: &[Vec<String>]) {
+    let Some(first) = rows.first() else { return };
+    let widths: Vec<usize> = (0..first.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+}
+
+fn human(n: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < U.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n}B")
+    } else {
+        format!("{v:.2}{}", U[i])
+    }
+}
+
+async fn node_status(ep: &str, id: &str) -> Result<serde_json::Value> {
+    let r = reqwest::Client::new()
+        .get(format!("{ep}/v1/reverse/daemon?what=node_status"))
+        .header("Ais-Node-Id", id)
+        .send()
+        .await
+        .with_context(|| format!("{ep}: node {id}"))?;
+    if !r.status().is_success() {
+        bail!("node {id}: HTTP {}", r.status());
+    }
+    Ok(r.json().await?)
+}
+
+fn tracker(ns: &serde_json::Value, k: &str) -> u64 {
+    ns["tracker"][k]["v"]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let ep = endpoint();
+    let c = Client::new(&ep).map_err(|e| anyhow!("{e}"))?;
+    match cli.cmd {
+        Cmd::Show { what } => {
+            let smap = c.smap().await.map_err(|e| explain(e, None))?;
+            let mut all = Vec::new();
+            for n in smap.pmap.values().chain(smap.tmap.values()) {
+                let ns = node_status(&ep, &n.daemon_id)
+                    .await
+                    .unwrap_or(serde_json::Value::Null);
+                all.push((n.clone(), ns));
+            }
+            if cli.json {
+                let v: serde_json::Map<String, serde_json::Value> = all
+                    .iter()
+                    .map(|(n, ns)| (n.daemon_id.clone(), ns.clone()))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(());
+            }
+            match what {
+                Show::Cluster => {
+                    let mut rows = vec![vec![
+                        "NODE".into(),
+                        "ROLE".into(),
+                        "URL".into(),
+                        "STATE".into(),
+                        "CAPACITY USED".into(),
+                        "AVAIL".into(),
+                        "UPTIME".into(),
+                        "VERSION".into(),
+                    ]];
+                    for (n, ns) in &all {
+                        let primary = smap.is_primary(&n.daemon_id);
+                        let state = if ns.is_null() {
+                            "unreachable".to_string()
+                        } else if n.flags & 4 != 0 {
+                            "maintenance".into()
+                        } else if n.flags & 8 != 0 {
+                            "decommission".into()
+                        } else {
+                            "online".into()
+                        };
+                        let cap = &ns["capacity"];
+                        let (used, avail) = (
+                            cap["total_used"]
+                                .as_str()
+                                .and_then(|v| v.parse().ok())
+                                .unwrap_or(0u64),
+                            cap["total_avail"]
+                                .as_str()
+                                .and_then(|v| v.parse().ok())
+                                .unwrap_or(0u64),
+                        );
+                        let up = tracker(ns, "up.ns.time") / 1_000_000_000;
+                        rows.push(vec![
+                            format!("{}{}", n.name(), if primary { "*" } else { "" }),
+                            format!("{:?}", n.daemon_type).to_lowercase(),
+                            n.public_net.direct_url.clone(),
+                            state,
+                            (used * 100)
+                                .checked_div(used + avail)
+                                .map_or("-".into(), |p| format!("{p}%")),
+                            if avail > 0 { human(avail) } else { "-".into() },
+                            format!("{}m{}s", up / 60, up % 60),
+                            ns["ais_version"].as_str().unwrap_or("").to_string(),
+                        ]);
+                    }
+                    table(&rows);
+                    println!(
+                        "Smap v{}, {} prox{}, {} target{}; * = primary",
+                        smap.version,
+                        smap.pmap.len(),
+                        if smap.pmap.len() == 1 { "y" } else { "ies" },
+                        smap.tmap.len(),
+                        if smap.tmap.len() == 1 { "" } else { "s" }
+                    );
+                }
+                Show::Performance => {
+                    let mut rows = vec![vec![
+                        "TARGET".into(),
+                        "GET".into(),
+                        "GET SIZE".into(),
+                        "GET AVG".into(),
+                        "PUT".into(),
+                        "PUT SIZE".into(),
+                        "PUT AVG".into(),
+                        "DEL".into(),
+                        "LIST".into(),
+                        "ERRORS".into(),
+                    ]];
+                    for (n, ns) in all
+                        .iter()
+                        .filter(|(n, _)| n.daemon_type == ais_meta::NodeRole::Target)
+                    {
+                        let avg = |cnt: &str, tot: &str| {
+                            tracker(ns, tot)
+                                .checked_div(tracker(ns, cnt))
+                                .map_or("-".to_string(), |ns| format!("{}us", ns / 1000))
+                        };
+                        let errs: u64 = [
+                            "err.get.n",
+                            "err.put.n",
+                            "err.head.n",
+                            "err.del.n",
+                            "err.lst.n",
+                        ]
+                        .iter()
+                        .map(|k| tracker(ns, k))
+                        .sum();
+                        rows.push(vec![
+                            n.name(),
+                            tracker(ns, "get.n").to_string(),
+                            human(tracker(ns, "get.size")),
+                            avg("get.n", "get.ns.total"),
+                            tracker(ns, "put.n").to_string(),
+                            human(tracker(ns, "put.size")),
+                            avg("put.n", "put.ns.total"),
+                            tracker(ns, "del.n").to_string(),
+                            tracker(ns, "lst.n").to_string(),
+                            errs.to_string(),
+                        ]);
+                    }
+                    table(&rows);
+                }
+            }
+        }
+        Cmd::Ls { bucket: None, .. } => {
+            let v = c.list_buckets(None).await.map_err(|e| explain(e, None))?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let mut rows = vec![vec!["NAME".to_string(), "PROVIDER".to_string()]];
+                rows.extend(v.iter().map(|b| vec![b.cname(), b.provider.to_string()]));
+                table(&rows);
+            }
+        }
+        Cmd::Ls {
+            bucket: Some(b),
+            prefix,
+            props,
+            limit,
+        } => {
+            let (bck, _) = parse_uri(&b)?;
+            let mut ents = c
+                .list_objects_all(&bck, &prefix, &props)
+                .await
+                .map_err(|e| explain(e, Some(&bck)))?;
+            if limit > 0 {
+                ents.truncate(limit);
+            }
+            if cli.json {
+                let v: Vec<serde_json::Value> = ents
+                    .iter()
+                    .map(|e| serde_json::json!({"name": e.name, "size": e.size, "checksum": e.checksum, "version": e.version, "location": e.location, "atime": e.atime}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let cols: Vec<&str> = props
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                let mut rows = vec![cols.iter().map(|c| c.to_uppercase()).collect::<Vec<_>>()];
+                for e in &ents {
+                    rows.push(
+                        cols.iter()
+                            .map(|c| match *c {
+                                "name" => e.name.clone(),
+                                "size" => human(e.size as u64),
+                                "checksum" => e.checksum.clone(),
+                                "version" => e.version.clone(),
+                                "location" => e.location.clone(),
+                                "atime" => e.atime.clone(),
+                                "custom" => e.custom.clone(),
+                                _ => String::new(),
+                            })
+                            .collect(),
+                    );
+                }
+                table(&rows);
+                println!(
+                    "Listed {} object{}",
+                    ents.len(),
+                    if ents.len() == 1 { "" } else { "s" }
+                );
+            }
+        }
+        Cmd::Bucket {
+            op: BucketOp::Create { bucket },
+        }
+        | Cmd::Create { bucket } => {
+            let (bck, _) = parse_uri(&bucket)?;
+            c.create_bucket(&bck)
+                .await
+                .map_err(|e| explain(e, Some(&bck)))?;
+            println!("\"{}\" created", bck.cname());
+        }
+        Cmd::Bucket {
+            op: BucketOp::Rm { bucket },
+        }
+        | Cmd::Rmb { bucket } => {
+            let (bck, _) = parse_uri(&bucket)?;
+            c.destroy_bucket(&bck)
+                .await
+                .map_err(|e| explain(e, Some(&bck)))?;
+            println!("\"{}\" removed", bck.cname());
+        }
+        Cmd::Put { file, dst } => {
+            let (bck, mut obj) = parse_uri(&dst)?;
+            if obj.is_empty() || obj.ends_with('/') {
+                let base = std::path::Path::new(&file)
+                    .file_name()
+                    .context("file name")?
+                    .to_string_lossy()
+                    .into_owned();
+                obj.push_str(&base);
+            }
+            let data = std::fs::read(&file).with_context(|| format!("read {file}"))?;
+            let n = data.len();
+            c.put_object(&bck, &obj, bytes::Bytes::from(data), None)
+                .await
+                .map_err(|e| explain(e, Some(&bck)))?;
+            println!(
+                "PUT {file:?} => {} ({})",
+                bck.cname_obj(&obj),
+                human(n as u64)
+            );
+        }
+        Cmd::Get { src, file } => {
+            let (bck, obj) = obj_uri(&src)?;
+            let (_, data) = c
+                .get_object(&bck, &obj, None)
+                .await
+                .map_err(|e| explain(e, Some(&bck)))?;
+            match file.as_deref() {
+                Some("-") => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&data)?;
+                }
+                f => {
+                    let path = f
+                        .map(str::to_string)
+                        .unwrap_or_else(|| obj.rsplit('/').next().unwrap_or(&obj).to_string());
+                    std::fs::write(&path, &data).with_context(|| format!("write {path}"))?;
+                    eprintln!(
+                        "GET {} => {path:?} ({})",
+                        bck.cname_obj(&obj),
+                        human(data.len() as u64)
+                    );
+                }
+            }
+        }
+        Cmd::Object {
+            op: ObjectOp::Cat { obj },
+        } => {
+            let (bck, o) = obj_uri(&obj)?;
+            let (_, data) = c
+                .get_object(&bck, &o, None)
+                .await
+                .map_err(|e| explain(e, Some(&bck)))?;
+            use std::io::Write;
+            std::io::stdout().write_all(&data)?;
+        }
+        Cmd::Object {
+            op: ObjectOp::Rm { obj },
+        }
+        | Cmd::Rmo { obj } => {
+            let (bck, o) = obj_uri(&obj)?;
+            c.delete_object(&bck, &o)
+                .await
+                .map_err(|e| explain(e, Some(&bck)))?;
+            println!("deleted {}", bck.cname_obj(&o));
+        }
+        Cmd::Object {
+            op: ObjectOp::Head { obj },
+        } => {
+            let (bck, o) = obj_uri(&obj)?;
+            let h = c
+                .head_object(&bck, &o, "name,size,checksum,atime,version,location,custom")
+                .await
+                .map_err(|e| explain(e, Some(&bck)))?;
+            let v = serde_json::json!({"name": o, "size": h.size, "checksum": h.cksum.as_ref().map(|c| format!("{}:{}", c.ty.as_str(), c.value)),
+                "version": h.version, "atime_ns": h.atime_ns, "location": h.location, "present": h.present});
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else if let Some(m) = v.as_object() {
+                let rows: Vec<Vec<String>> = m
+                    .iter()
+                    .map(|(k, v)| {
+                        vec![
+                            k.to_uppercase(),
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string()),
+                        ]
+                    })
+                    .collect();
+                table(&rows);
+            }
+        }
+        Cmd::Job { op } => {
+            let http = reqwest::Client::new();
+            match op {
+                JobOp::Show { id } => {
+                    let what = if id.is_some() { "status" } else { "status_all" };
+                    let q = serde_json::json!({"id": id.clone().unwrap_or_default(), "kind": ""});
+                    let r = http
+                        .get(format!("{ep}/v1/cluster?what={what}"))
+                        .json(&q)
+                        .send()
+                        .await?;
+                    let st = r.status();
+                    let v: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
+                    if !st.is_success() {
+                        bail!("{}", v["message"].as_str().unwrap_or("job query failed"));
+                    }
+                    if cli.json {
+                        println!("{}", serde_json::to_string_pretty(&v)?);
+                    } else {
+                        let list = if v.is_array() {
+                            v.as_array().cloned().unwrap_or_default()
+                        } else {
+                            vec![v]
+                        };
+                        let mut rows = vec![vec![
+                            "JOB".to_string(),
+                            "KIND".into(),
+                            "STATE".into(),
+                            "ERROR".into(),
+                        ]];
+                        for j in list {
+                            let state = if j["aborted"].as_bool() == Some(true) {
+                                "aborted"
+                            } else if j["end_time"].as_i64().unwrap_or(0) == 0 {
+                                "running"
+                            } else {
+                                "finished"
+                            };
+                            rows.push(vec![
+                                j["uuid"].as_str().unwrap_or("").into(),
+                                j["kind"].as_str().unwrap_or("").into(),
+                                state.into(),
+                                j["err"].as_str().unwrap_or("").into(),
+                            ]);
+                        }
+                        table(&rows);
+                    }
+                }
+                JobOp::Wait { id, timeout } => {
+                    let st = c
+                        .wait_job(&id, Duration::from_secs(timeout))
+                        .await
+                        .map_err(|e| explain(e, None))?;
+                    if !st.err.is_empty() || st.aborted {
+                        bail!(
+                            "job {id} ({}) {}: {}",
+                            st.kind,
+                            if st.aborted { "aborted" } else { "failed" },
+                            st.err
+                        );
+                    }
+                    println!("job {id} ({}) finished", st.kind);
+                }
+                JobOp::Stop { id } => {
+                    let r = http
+                        .put(format!("{ep}/v1/cluster"))
+                        .json(
+                            &serde_json::json!({"action": "stop", "name": "", "value": {"ID": id}}),
+                        )
+                        .send()
+                        .await?;
+                    if !r.status().is_success() {
+                        let v: serde_json::Value =
+                            r.json().await.unwrap_or(serde_json::Value::Null);
+                        bail!("{}", v["message"].as_str().unwrap_or("stop failed"));
+                    }
+                    println!("job {id} stopped");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
