@@ -71,6 +71,61 @@ enum Cmd {
         #[command(subcommand)]
         op: JobOp,
     },
+    /// Mountpaths of targets.
+    Storage {
+        #[command(subcommand)]
+        op: StorageOp,
+    },
+    /// Cluster configuration.
+    Config {
+        #[command(subcommand)]
+        op: ConfigOp,
+    },
+    /// Cluster membership.
+    Cluster {
+        #[command(subcommand)]
+        op: ClusterOp,
+    },
+}
+
+#[derive(Subcommand)]
+enum StorageOp {
+    /// Mountpath show | attach | detach.
+    Mountpath {
+        #[command(subcommand)]
+        op: MountpathOp,
+    },
+}
+
+#[derive(Subcommand)]
+enum MountpathOp {
+    /// Mountpaths of every target.
+    Show,
+    /// Attach a mountpath: `ais storage mountpath attach TARGET_ID /path`.
+    Attach { node: String, path: String },
+    /// Detach a mountpath (its objects move to the others first).
+    Detach { node: String, path: String },
+}
+
+#[derive(Subcommand)]
+enum ConfigOp {
+    /// Show the cluster configuration.
+    Show,
+    /// Set cluster configuration: `ais config set log.level=debug ...`.
+    Set { kvs: Vec<String> },
+}
+
+#[derive(Subcommand)]
+enum ClusterOp {
+    /// Maintenance, decommission, shutdown of one node (or `shutdown` of the cluster).
+    AddRemoveNodes {
+        /// start-maintenance | stop-maintenance | decommission | shutdown-node | shutdown
+        action: String,
+        /// Node id (not for `shutdown`).
+        node: Option<String>,
+    },
+    /// Hand the primary role to another proxy.
+    SetPrimary { node: String },
 }
 
 #[derive(Subcommand)]
@@ -79,6 +134,8 @@ enum Show {
     Cluster,
     /// Per-target counters: GET/PUT counts, sizes, average latency, errors.
     Performance,
+    /// Rebalance jobs.
+    Rebalance,
 }
 
 #[derive(Subcommand)]
@@ -198,6 +255,31 @@ async fn node_status(ep: &str, id: &str) -> Result<serde_json::Value> {
     Ok(r.json().await?)
 }
 
+async fn mountpath_req(
+    http: &reqwest::Client,
+    ep: &str,
+    method: reqwest::Method,
+    action: &str,
+    node: &str,
+    path: &str,
+) -> Result<()> {
+    let r = http
+        .request(method, format!("{ep}/v1/reverse/daemon/mountpaths"))
+        .header("Ais-Node-Id", node)
+        .json(&serde_json::json!({"action": action, "name": "", "value": path}))
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        let v: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
+        bail!(
+            "{}",
+            v["message"].as_str().unwrap_or("mountpath request failed")
+        );
+    }
+    println!("{action} {path} on t[{node}]: done (resilver runs in the background)");
+    Ok(())
+}
+
 fn tracker(ns: &serde_json::Value, k: &str) -> u64 {
     ns["tracker"][k]["v"]
         .as_str()
@@ -209,6 +291,179 @@ async fn run(cli: Cli) -> Result<()> {
     let ep = endpoint();
     let c = Client::new(&ep).map_err(|e| anyhow!("{e}"))?;
     match cli.cmd {
+        Cmd::Show {
+            what: Show::Rebalance,
+        } => {
+            let r = reqwest::Client::new()
+                .get(format!("{ep}/v1/cluster?what=status_all"))
+                .json(&serde_json::json!({"kind": "rebalance"}))
+                .send()
+                .await?;
+            let v: serde_json::Value = r.json().await?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let mut rows = vec![vec![
+                    "REBALANCE".to_string(),
+                    "STATE".into(),
+                    "ERROR".into(),
+                ]];
+                for j in v.as_array().cloned().unwrap_or_default() {
+                    let state = if j["aborted"].as_bool() == Some(true) {
+                        "aborted"
+                    } else if j["end_time"].as_i64().unwrap_or(0) == 0 {
+                        "running"
+                    } else {
+                        "finished"
+                    };
+                    rows.push(vec![
+                        j["uuid"].as_str().unwrap_or("").into(),
+                        state.into(),
+                        j["err"].as_str().unwrap_or("").into(),
+                    ]);
+                }
+                if rows.len() == 1 {
+                    println!("No rebalance has run.");
+                } else {
+                    table(&rows);
+                }
+            }
+        }
+        Cmd::Storage {
+            op: StorageOp::Mountpath { op },
+        } => {
+            let http = reqwest::Client::new();
+            match op {
+                MountpathOp::Show => {
+                    let smap = c.smap().await.map_err(|e| explain(e, None))?;
+                    let mut all = serde_json::Map::new();
+                    for t in smap.tmap.values() {
+                        let r = http
+                            .get(format!("{ep}/v1/reverse/daemon?what=mountpaths"))
+                            .header("Ais-Node-Id", &t.daemon_id)
+                            .send()
+                            .await?;
+                        all.insert(t.daemon_id.clone(), r.json().await?);
+                    }
+                    if cli.json {
+                        println!("{}", serde_json::to_string_pretty(&all)?);
+                    } else {
+                        let mut rows = vec![vec![
+                            "TARGET".to_string(),
+                            "MOUNTPATH".into(),
+                            "STATE".into(),
+                        ]];
+                        for (t, m) in &all {
+                            for (key, state) in [
+                                ("available", "available"),
+                                ("waiting_dd", "detaching"),
+                                ("disabled", "disabled"),
+                            ] {
+                                for p in m[key].as_array().cloned().unwrap_or_default() {
+                                    rows.push(vec![
+                                        format!("t[{t}]"),
+                                        p.as_str().unwrap_or("").into(),
+                                        state.into(),
+                                    ]);
+                                }
+                            }
+                        }
+                        table(&rows);
+                    }
+                }
+                MountpathOp::Attach { node, path } => {
+                    mountpath_req(&http, &ep, reqwest::Method::PUT, "attach-mp", &node, &path)
+                        .await?
+                }
+                MountpathOp::Detach { node, path } => {
+                    mountpath_req(
+                        &http,
+                        &ep,
+                        reqwest::Method::DELETE,
+                        "detach-mp",
+                        &node,
+                        &path,
+                    )
+                    .await?
+                }
+            }
+        }
+        Cmd::Config { op } => {
+            let http = reqwest::Client::new();
+            match op {
+                ConfigOp::Show => {
+                    let v: serde_json::Value = http
+                        .get(format!("{ep}/v1/cluster?what=cluster_config"))
+                        .send()
+                        .await?
+                        .json()
+                        .await?;
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                }
+                ConfigOp::Set { kvs } => {
+                    if kvs.is_empty() || kvs.iter().any(|kv| !kv.contains('=')) {
+                        bail!("expecting name=value pairs, e.g. `ais config set log.level=debug`");
+                    }
+                    let q: Vec<(String, String)> = kvs
+                        .iter()
+                        .filter_map(|kv| {
+                            kv.split_once('=')
+                                .map(|(k, v)| (k.to_string(), v.to_string()))
+                        })
+                        .collect();
+                    let r = http
+                        .put(format!("{ep}/v1/cluster/set-config"))
+                        .query(&q)
+                        .send()
+                        .await?;
+                    if !r.status().is_success() {
+                        let v: serde_json::Value =
+                            r.json().await.unwrap_or(serde_json::Value::Null);
+                        bail!("{}", v["message"].as_str().unwrap_or("set-config failed"));
+                    }
+                    println!("config updated");
+                }
+            }
+        }
+        Cmd::Cluster { op } => {
+            let http = reqwest::Client::new();
+            let (req, what) = match op {
+                ClusterOp::SetPrimary { node } => (
+                    http.put(format!("{ep}/v1/cluster/proxy/{node}")),
+                    format!("set-primary {node}"),
+                ),
+                ClusterOp::AddRemoveNodes { action, node } => {
+                    let action = match action.as_str() {
+                        "decommission" => "decommission-node".to_string(),
+                        a => a.to_string(),
+                    };
+                    let value = match (&node, action.as_str()) {
+                        (_, "shutdown") => serde_json::Value::Null,
+                        (Some(n), _) => serde_json::json!({"sid": n}),
+                        (None, a) => bail!("{a}: expecting a node id"),
+                    };
+                    (
+                        http.put(format!("{ep}/v1/cluster")).json(
+                            &serde_json::json!({"action": action, "name": "", "value": value}),
+                        ),
+                        format!("{action} {}", node.unwrap_or_default()),
+                    )
+                }
+            };
+            let r = req.send().await?;
+            let st = r.status();
+            let body = r.text().await.unwrap_or_default();
+            if !st.is_success() {
+                let v: serde_json::Value =
+                    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+                bail!("{}", v["message"].as_str().unwrap_or(&body));
+            }
+            if body.trim().is_empty() {
+                println!("{what}: done");
+            } else {
+                println!("{what}: done (rebalance {})", body.trim());
+            }
+        }
         Cmd::Show { what } => {
             let smap = c.smap().await.map_err(|e| explain(e, None))?;
             let mut all = Vec::new();
@@ -284,6 +539,7 @@ async fn run(cli: Cli) -> Result<()> {
                         if smap.tmap.len() == 1 { "" } else { "s" }
                     );
                 }
+                Show::Rebalance => unreachable!("handled above"),
                 Show::Performance => {
                     let mut rows = vec![vec![
                         "TARGET".into(),

@@ -82,6 +82,32 @@ fn cli_round_trip() {
         "{perf}"
     );
     ok(&["job", "show"]);
+    ok(&["show", "rebalance"]);
+    let mps: serde_json::Value =
+        serde_json::from_str(&ok(&["storage", "mountpath", "show", "--json"])).unwrap();
+    assert_eq!(mps.as_object().unwrap().len(), ais_e2e::TARGETS);
+    assert!(
+        mps.as_object()
+            .unwrap()
+            .values()
+            .all(|m| m["available"].as_array().unwrap().len() == ais_e2e::MOUNTPATHS)
+    );
+    let cfg: serde_json::Value = serde_json::from_str(&ok(&["config", "show"])).unwrap();
+    assert_eq!(
+        cfg["auth"]["join_secret"], "********",
+        "secrets are never shown"
+    );
+    ok(&["config", "set", "log.level=info"]);
+    let o = ais(&["config", "set", "no.such.key=1"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = ais(&[
+        "cluster",
+        "add-remove-nodes",
+        "start-maintenance",
+        "nosuchnode",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist"));
     // errors: non-zero exit, message and hint on stderr
     let o = ais(&["ls", "ais://no-such-bucket-cli"]);
     assert_eq!(o.status.code(), Some(1));
