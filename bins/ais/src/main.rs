@@ -263,20 +263,46 @@ async fn mountpath_req(
     node: &str,
     path: &str,
 ) -> Result<()> {
-    let r = http
-        .request(method, format!("{ep}/v1/reverse/daemon/mountpaths"))
-        .header("Ais-Node-Id", node)
-        .json(&serde_json::json!({"action": action, "name": "", "value": path}))
-        .send()
-        .await?;
-    if !r.status().is_success() {
-        let v: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
-        bail!(
-            "{}",
-            v["message"].as_str().unwrap_or("mountpath request failed")
-        );
-    }
+    send(
+        http.request(method, format!("{ep}/v1/reverse/daemon/mountpaths"))
+            .header("Ais-Node-Id", node)
+            .json(&serde_json::json!({"action": action, "name": "", "value": path})),
+    )
+    .await?;
     println!("{action} {path} on t[{node}]: done (resilver runs in the background)");
+    Ok(())
+}
+
+/// Sends a request; a failure becomes the server's error message (else its body, else the
+/// HTTP status).
+async fn send(req: reqwest::RequestBuilder) -> Result<reqwest::Response> {
+    let r = req.send().await?;
+    let st = r.status();
+    if st.is_success() {
+        return Ok(r);
+    }
+    let body = r.text().await.unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+    match v["message"].as_str() {
+        Some(m) => bail!("{m}"),
+        None if !body.trim().is_empty() => bail!("{}", body.trim()),
+        None => bail!("HTTP {st}"),
+    }
+}
+
+/// A job's state from its status JSON.
+fn job_state(j: &serde_json::Value) -> &'static str {
+    if j["aborted"].as_bool() == Some(true) {
+        "aborted"
+    } else if j["end_time"].as_i64().unwrap_or(0) == 0 {
+        "running"
+    } else {
+        "finished"
+    }
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
@@ -294,14 +320,15 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Show {
             what: Show::Rebalance,
         } => {
-            let r = reqwest::Client::new()
-                .get(format!("{ep}/v1/cluster?what=status_all"))
-                .json(&serde_json::json!({"kind": "rebalance"}))
-                .send()
-                .await?;
+            let r = send(
+                reqwest::Client::new()
+                    .get(format!("{ep}/v1/cluster?what=status_all"))
+                    .json(&serde_json::json!({"kind": "rebalance"})),
+            )
+            .await?;
             let v: serde_json::Value = r.json().await?;
             if cli.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                print_json(&v)?;
             } else {
                 let mut rows = vec![vec![
                     "REBALANCE".to_string(),
@@ -309,16 +336,9 @@ async fn run(cli: Cli) -> Result<()> {
                     "ERROR".into(),
                 ]];
                 for j in v.as_array().cloned().unwrap_or_default() {
-                    let state = if j["aborted"].as_bool() == Some(true) {
-                        "aborted"
-                    } else if j["end_time"].as_i64().unwrap_or(0) == 0 {
-                        "running"
-                    } else {
-                        "finished"
-                    };
                     rows.push(vec![
                         j["uuid"].as_str().unwrap_or("").into(),
-                        state.into(),
+                        job_state(&j).into(),
                         j["err"].as_str().unwrap_or("").into(),
                     ]);
                 }
@@ -346,7 +366,7 @@ async fn run(cli: Cli) -> Result<()> {
                         all.insert(t.daemon_id.clone(), r.json().await?);
                     }
                     if cli.json {
-                        println!("{}", serde_json::to_string_pretty(&all)?);
+                        print_json(&all)?;
                     } else {
                         let mut rows = vec![vec![
                             "TARGET".to_string(),
@@ -398,7 +418,7 @@ async fn run(cli: Cli) -> Result<()> {
                         .await?
                         .json()
                         .await?;
-                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    print_json(&v)?;
                 }
                 ConfigOp::Set { kvs } => {
                     if kvs.is_empty() || kvs.iter().any(|kv| !kv.contains('=')) {
@@ -411,16 +431,7 @@ async fn run(cli: Cli) -> Result<()> {
                                 .map(|(k, v)| (k.to_string(), v.to_string()))
                         })
                         .collect();
-                    let r = http
-                        .put(format!("{ep}/v1/cluster/set-config"))
-                        .query(&q)
-                        .send()
-                        .await?;
-                    if !r.status().is_success() {
-                        let v: serde_json::Value =
-                            r.json().await.unwrap_or(serde_json::Value::Null);
-                        bail!("{}", v["message"].as_str().unwrap_or("set-config failed"));
-                    }
+                    send(http.put(format!("{ep}/v1/cluster/set-config")).query(&q)).await?;
                     println!("config updated");
                 }
             }
@@ -450,14 +461,7 @@ async fn run(cli: Cli) -> Result<()> {
                     )
                 }
             };
-            let r = req.send().await?;
-            let st = r.status();
-            let body = r.text().await.unwrap_or_default();
-            if !st.is_success() {
-                let v: serde_json::Value =
-                    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
-                bail!("{}", v["message"].as_str().unwrap_or(&body));
-            }
+            let body = send(req).await?.text().await.unwrap_or_default();
             if body.trim().is_empty() {
                 println!("{what}: done");
             } else {
@@ -478,7 +482,7 @@ async fn run(cli: Cli) -> Result<()> {
                     .iter()
                     .map(|(n, ns)| (n.daemon_id.clone(), ns.clone()))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                print_json(&v)?;
                 return Ok(());
             }
             match what {
@@ -592,7 +596,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Ls { bucket: None, .. } => {
             let v = c.list_buckets(None).await.map_err(|e| explain(e, None))?;
             if cli.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                print_json(&v)?;
             } else {
                 let mut rows = vec![vec!["NAME".to_string(), "PROVIDER".to_string()]];
                 rows.extend(v.iter().map(|b| vec![b.cname(), b.provider.to_string()]));
@@ -618,7 +622,7 @@ async fn run(cli: Cli) -> Result<()> {
                     .iter()
                     .map(|e| serde_json::json!({"name": e.name, "size": e.size, "checksum": e.checksum, "version": e.version, "location": e.location, "atime": e.atime}))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                print_json(&v)?;
             } else {
                 let cols: Vec<&str> = props
                     .split(',')
@@ -747,7 +751,7 @@ async fn run(cli: Cli) -> Result<()> {
             let v = serde_json::json!({"name": o, "size": h.size, "checksum": h.cksum.as_ref().map(|c| format!("{}:{}", c.ty.as_str(), c.value)),
                 "version": h.version, "atime_ns": h.atime_ns, "location": h.location, "present": h.present});
             if cli.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                print_json(&v)?;
             } else if let Some(m) = v.as_object() {
                 let rows: Vec<Vec<String>> = m
                     .iter()
@@ -769,18 +773,10 @@ async fn run(cli: Cli) -> Result<()> {
                 JobOp::Show { id } => {
                     let what = if id.is_some() { "status" } else { "status_all" };
                     let q = serde_json::json!({"id": id.clone().unwrap_or_default(), "kind": ""});
-                    let r = http
-                        .get(format!("{ep}/v1/cluster?what={what}"))
-                        .json(&q)
-                        .send()
-                        .await?;
-                    let st = r.status();
+                    let r = send(http.get(format!("{ep}/v1/cluster?what={what}")).json(&q)).await?;
                     let v: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
-                    if !st.is_success() {
-                        bail!("{}", v["message"].as_str().unwrap_or("job query failed"));
-                    }
                     if cli.json {
-                        println!("{}", serde_json::to_string_pretty(&v)?);
+                        print_json(&v)?;
                     } else {
                         let list = if v.is_array() {
                             v.as_array().cloned().unwrap_or_default()
@@ -794,17 +790,10 @@ async fn run(cli: Cli) -> Result<()> {
                             "ERROR".into(),
                         ]];
                         for j in list {
-                            let state = if j["aborted"].as_bool() == Some(true) {
-                                "aborted"
-                            } else if j["end_time"].as_i64().unwrap_or(0) == 0 {
-                                "running"
-                            } else {
-                                "finished"
-                            };
                             rows.push(vec![
                                 j["uuid"].as_str().unwrap_or("").into(),
                                 j["kind"].as_str().unwrap_or("").into(),
-                                state.into(),
+                                job_state(&j).into(),
                                 j["err"].as_str().unwrap_or("").into(),
                             ]);
                         }
@@ -827,18 +816,10 @@ async fn run(cli: Cli) -> Result<()> {
                     println!("job {id} ({}) finished", st.kind);
                 }
                 JobOp::Stop { id } => {
-                    let r = http
-                        .put(format!("{ep}/v1/cluster"))
-                        .json(
-                            &serde_json::json!({"action": "stop", "name": "", "value": {"ID": id}}),
-                        )
-                        .send()
-                        .await?;
-                    if !r.status().is_success() {
-                        let v: serde_json::Value =
-                            r.json().await.unwrap_or(serde_json::Value::Null);
-                        bail!("{}", v["message"].as_str().unwrap_or("stop failed"));
-                    }
+                    send(http.put(format!("{ep}/v1/cluster")).json(
+                        &serde_json::json!({"action": "stop", "name": "", "value": {"ID": id}}),
+                    ))
+                    .await?;
                     println!("job {id} stopped");
                 }
             }

@@ -39,7 +39,9 @@ pub use layout::{
 };
 pub use lom::{LOM_XATTR, Lom};
 pub use walk::{WalkEntry, walk_bucket};
-pub use write::{ObjWriter, delete_object, destroy_bucket, load_lom, store_lom};
+pub use write::{
+    ObjWriter, copy_object, delete_object, destroy_bucket, load_lom, move_object, store_lom,
+};
 
 use ais_core::ErrKind;
 

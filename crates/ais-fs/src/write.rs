@@ -5,8 +5,11 @@ use crate::layout::{Location, Mountpaths, bucket_dir};
 use crate::lom::{LOM_XATTR, Lom};
 use ais_core::{Bck, Cksum, CksumHasher, CksumType};
 use std::fs::File;
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
+
+/// Read size when copying an object.
+const COPY_BUF_BYTES: usize = 1 << 20;
 
 /// Writes one object to a work file and commits it atomically (see the crate docs).
 pub struct ObjWriter {
@@ -219,6 +222,13 @@ pub fn delete_object(loc: &Location, name: &str) -> Result<(), Error> {
         Err(_) if loc.fqn.is_dir() => return Err(Error::NotFound(name.to_string())),
         Err(e) => return Err(Error::io(loc.display(), e)),
     }
+    prune_empty_dirs(loc);
+    Ok(())
+}
+
+/// Removes the virtual directories above `loc` that its removal left empty, up to the bucket's
+/// `%ob` directory.
+fn prune_empty_dirs(loc: &Location) {
     let stop = loc.obj_dir();
     let mut dir = loc.fqn.parent();
     while let Some(d) = dir {
@@ -227,6 +237,59 @@ pub fn delete_object(loc: &Location, name: &str) -> Result<(), Error> {
         }
         dir = d.parent();
     }
+}
+
+/// Copies the object at `from` to `to` through a work file, in 1 MiB reads: the data, version,
+/// atime and custom metadata. The new copy gets a checksum of `ty` (`None`: the source's type)
+/// and, where that is the source's type, is verified against it. `guard` is called just before
+/// the commit and held across it (e.g. an object lock). `name` is used in errors.
+pub fn copy_object<G>(
+    from: &Location,
+    name: &str,
+    to: &Location,
+    ty: Option<CksumType>,
+    guard: impl FnOnce() -> G,
+) -> Result<Lom, Error> {
+    let lom = load_lom(&from.fqn, name)?;
+    let mut f = File::open(&from.fqn).map_err(|e| Error::io(name, e))?;
+    let ty = ty.unwrap_or_else(|| lom.cksum.as_ref().map_or(CksumType::None, |c| c.ty));
+    let verify = lom.cksum.clone().filter(|c| c.ty == ty);
+    let mut w = ObjWriter::create_verified(to, ty, verify)?;
+    let mut buf = vec![0u8; COPY_BUF_BYTES];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(name, e))?;
+        if n == 0 {
+            break;
+        }
+        w.write(&buf[..n])?;
+    }
+    let _g = guard();
+    w.commit(
+        Lom {
+            atime_ns: lom.atime_ns,
+            version: lom.version,
+            custom: lom.custom,
+            ..Default::default()
+        },
+        Some(lom.size),
+    )
+}
+
+/// Moves an object between mountpaths: a rename on the same file system (the metadata travels
+/// in the xattr), else [`copy_object`] and remove the source. Prunes the virtual directories the
+/// move left empty at the source.
+pub fn move_object(from: &Location, to: &Location) -> Result<(), Error> {
+    let parent = to.fqn.parent().expect("fqn has a parent");
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+    match std::fs::rename(&from.fqn, &to.fqn) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::CrossesDevices => {
+            copy_object(from, &from.obj_name, to, None, || ())?;
+            std::fs::remove_file(&from.fqn).map_err(|e| Error::io(&from.obj_name, e))?;
+        }
+        Err(e) => return Err(Error::io(&from.obj_name, e)),
+    }
+    prune_empty_dirs(from);
     Ok(())
 }
 
@@ -410,5 +473,61 @@ mod tests {
             assert!(!d.exists());
         }
         destroy_bucket(&mps, &b).unwrap();
+    }
+
+    #[test]
+    fn copy_and_move_keep_data_and_metadata() {
+        let (_d, mps, b) = setup();
+        let src = mps.locate(&b, "a/b/src");
+        let mut w = ObjWriter::create(&src, CksumType::Xxhash).unwrap();
+        w.write(b"payload").unwrap();
+        let mut custom = std::collections::BTreeMap::new();
+        custom.insert("k".to_string(), "v".to_string());
+        let lom = Lom {
+            version: "7".into(),
+            atime_ns: 42,
+            custom,
+            ..Default::default()
+        };
+        let orig = w.commit(lom, None).unwrap();
+
+        // Copy under another name and checksum type: data and metadata come along.
+        let dst = mps.locate(&b, "copy");
+        let mut guarded = false;
+        let got = copy_object(&src, "src", &dst, Some(CksumType::Sha256), || {
+            guarded = true
+        })
+        .unwrap();
+        assert!(guarded, "the guard is taken before the commit");
+        assert_eq!(std::fs::read(&dst.fqn).unwrap(), b"payload");
+        let stored = load_lom(&dst.fqn, "copy").unwrap();
+        assert_eq!(stored, got);
+        assert_eq!((stored.version.as_str(), stored.atime_ns), ("7", 42));
+        assert_eq!(stored.custom, orig.custom);
+        assert_eq!(stored.cksum.unwrap().ty, CksumType::Sha256);
+
+        // A copy that does not match the source's checksum is refused and leaves nothing.
+        let mut bad = orig.clone();
+        bad.cksum.as_mut().unwrap().value = "0000000000000000".into();
+        store_lom(&src.fqn, "src", &bad).unwrap();
+        let dst2 = mps.locate(&b, "copy2");
+        assert!(matches!(
+            copy_object(&src, "src", &dst2, None, || ()),
+            Err(Error::Checksum(_))
+        ));
+        assert!(!dst2.fqn.exists());
+        assert_eq!(work_files(&dst2), 0);
+        store_lom(&src.fqn, "src", &orig).unwrap();
+
+        // Move to another mountpath: the source and its emptied directories are gone.
+        let other = mps.all().iter().find(|m| m.path != src.mountpath).unwrap();
+        let to = Mountpaths::new(std::slice::from_ref(&other.path))
+            .unwrap()
+            .locate(&b, "a/b/src");
+        move_object(&src, &to).unwrap();
+        assert!(!src.fqn.exists());
+        assert!(!src.obj_dir().join("a").exists());
+        assert_eq!(std::fs::read(&to.fqn).unwrap(), b"payload");
+        assert_eq!(load_lom(&to.fqn, "src").unwrap(), orig);
     }
 }

@@ -91,6 +91,22 @@ impl Ctl {
         Duration::from_millis(self.meta.config().keepalivetracker.interval_ms)
     }
 
+    /// How long the primary may stay silent before it is suspected.
+    pub(crate) fn primary_timeout(&self) -> Duration {
+        Duration::from_millis(self.meta.config().keepalivetracker.primary_timeout_ms)
+    }
+
+    /// Waits one keepalive interval; false when the node is stopping or leaving (the loop ends).
+    pub(crate) async fn keepalive_tick(
+        &self,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(self.interval()) => !self.is_leaving(),
+            _ = stop.changed() => false,
+        }
+    }
+
     /// Resolves when the node asked to stop.
     pub(crate) fn stopped(&self) -> tokio::sync::watch::Receiver<bool> {
         self.stop.subscribe()

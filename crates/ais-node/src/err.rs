@@ -29,6 +29,11 @@ impl Error {
     }
 }
 
+/// A blocking task that panicked or was cancelled.
+pub(crate) fn join_err(e: tokio::task::JoinError) -> ais_core::Error {
+    ais_core::Error::internal(format!("blocking task failed: {e}"))
+}
+
 /// Converts a disk error into the request-level error; `cname` names the object
 /// (`ais://bck/obj`) so clients can classify a 404.
 pub(crate) fn from_fs(e: ais_fs::Error, node: &str) -> ais_core::Error {

@@ -192,6 +192,31 @@ pub fn data(seed: u64, len: usize) -> Vec<u8> {
     v
 }
 
+/// PUTs objects `0..n`, object `i` named `name(i)` holding [`data`]`(i, size(i))`, 16 at a
+/// time; panics on a failed PUT.
+pub async fn put_many(
+    c: &ais_api::Client,
+    bck: &ais_core::Bck,
+    n: usize,
+    name: impl Fn(usize) -> String,
+    size: impl Fn(usize) -> usize,
+) {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(0..n)
+        .map(|i| {
+            let (c, bck) = (c.clone(), bck.clone());
+            let (obj, body) = (name(i), data(i as u64, size(i)));
+            async move {
+                c.put_object(&bck, &obj, bytes::Bytes::from(body), None)
+                    .await
+                    .unwrap_or_else(|e| panic!("PUT {obj}: {e}"));
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+}
+
 /// Polls `f` every `step` until it returns `Some` or `timeout` passes.
 pub async fn wait_for<T, F, Fut>(timeout: Duration, step: Duration, mut f: F) -> Option<T>
 where

@@ -81,14 +81,7 @@ impl Proxy {
     pub(super) async fn keepalive_loop(self: Arc<Self>) {
         let mut stop = self.ctl.stopped();
         let mut last_ok = Instant::now();
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(self.ctl.interval()) => {}
-                _ = stop.changed() => return,
-            }
-            if self.ctl.is_leaving() {
-                return;
-            }
+        while self.ctl.keepalive_tick(&mut stop).await {
             if self.ctl.is_primary() {
                 self.expire_silent().await;
                 last_ok = Instant::now();
@@ -111,9 +104,7 @@ impl Proxy {
                     last_ok = Instant::now();
                 }
                 Err(e) => {
-                    let limit = Duration::from_millis(
-                        self.ctl.meta.config().keepalivetracker.primary_timeout_ms,
-                    );
+                    let limit = self.ctl.primary_timeout();
                     tracing::debug!(err = %e, "heartbeat to the primary failed");
                     if last_ok.elapsed() >= limit {
                         let failed = self.primary_id();
@@ -192,8 +183,7 @@ impl Proxy {
             self.electing.store(false, Ordering::Release);
             return;
         };
-        let primary_timeout =
-            Duration::from_millis(self.ctl.meta.config().keepalivetracker.primary_timeout_ms);
+        let primary_timeout = self.ctl.primary_timeout();
         tracing::warn!(primary = %old.name(), "primary unreachable: election");
         let mut gone: Vec<String> = vec![old.daemon_id.clone()];
         let deadline = t0 + Duration::from_secs(60);

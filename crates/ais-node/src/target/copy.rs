@@ -5,10 +5,8 @@
 use super::Target;
 use super::reb::RebSnap;
 use ais_core::{Bck, Error};
-use ais_fs::ObjWriter;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use std::io::Read;
 use std::sync::Arc;
 
 /// Objects in flight per copying target.
@@ -79,7 +77,7 @@ impl Target {
                 let page =
                     tokio::task::spawn_blocking(move || ais_fs::walk_bucket(&d, &p, &a, COPY_PAGE))
                         .await
-                        .map_err(|e| Error::internal(e.to_string()))?
+                        .map_err(crate::err::join_err)?
                         .map_err(|e| Error::internal(format!("copy walk: {e}")))?;
                 let Some(last) = page.last() else { break };
                 if self.is_aborted(&req.id) {
@@ -193,43 +191,21 @@ impl Target {
         dst_name: &str,
         ty: ais_core::CksumType,
     ) -> Result<u64, Error> {
-        let from = self.mps().locate(src, name);
-        let to = self.mps().locate(dst, dst_name);
+        let mps = self.mps();
+        let (from, to) = (mps.locate(src, name), mps.locate(dst, dst_name));
         let cname = src.cname_obj(name);
         let digest = ais_placement::digest(dst.uname(dst_name).as_bytes());
         let locks = self.locks.clone();
-        tokio::task::spawn_blocking(move || -> Result<u64, ais_fs::Error> {
-            let lom = ais_fs::load_lom(&from.fqn, &cname)?;
-            let mut f =
-                std::fs::File::open(&from.fqn).map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
-            let verify = lom.cksum.clone().filter(|c| c.ty == ty);
-            let mut w = ObjWriter::create_verified(&to, ty, verify)?;
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = f
-                    .read(&mut buf)
-                    .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
-                if n == 0 {
-                    break;
-                }
-                w.write(&buf[..n])?;
-            }
-            let _g = Target::lock_for(&locks, digest)
-                .lock()
-                .expect("object lock");
-            let out = w.commit(
-                ais_fs::Lom {
-                    atime_ns: lom.atime_ns,
-                    version: lom.version.clone(),
-                    custom: lom.custom.clone(),
-                    ..Default::default()
-                },
-                Some(lom.size),
-            )?;
-            Ok(out.size)
+        tokio::task::spawn_blocking(move || {
+            ais_fs::copy_object(&from, &cname, &to, Some(ty), || {
+                Target::lock_for(&locks, digest)
+                    .lock()
+                    .expect("object lock")
+            })
+            .map(|lom| lom.size)
         })
         .await
-        .map_err(|e| Error::internal(e.to_string()))?
+        .map_err(crate::err::join_err)?
         .map_err(|e| self.fs_err(e))
     }
 }

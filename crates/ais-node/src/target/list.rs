@@ -92,7 +92,7 @@ impl Target {
             Ok(out)
         })
         .await
-        .map_err(|e| Error::internal(e.to_string()))??;
+        .map_err(crate::err::join_err)??;
         let res = LsoRes {
             uuid: lr.msg.uuid,
             continuation_token: String::new(),
@@ -149,7 +149,7 @@ impl Target {
             res
         })
         .await
-        .map_err(|e| Error::internal(e.to_string()))?;
+        .map_err(crate::err::join_err)?;
         Ok(web::json(&res))
     }
 
@@ -200,7 +200,7 @@ impl Target {
                 Ok(p)
             })
             .await
-            .map_err(|e| Error::internal(e.to_string()))??;
+            .map_err(crate::err::join_err)??;
         Ok(web::json(&part))
     }
 }

@@ -21,7 +21,7 @@ use ais_meta::{Bmd, Bprops, Smap, Snode};
 use ais_metasync::{Revs, Versions, pb};
 use http::{Method, StatusCode};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Mountpath administration state.
 #[derive(Default)]
@@ -127,14 +127,7 @@ impl Target {
     async fn keepalive_loop(self: Arc<Self>) {
         let mut stop = self.ctl.stopped();
         let mut last_ok = Instant::now();
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(self.ctl.interval()) => {}
-                _ = stop.changed() => return,
-            }
-            if self.ctl.is_leaving() {
-                return;
-            }
+        while self.ctl.keepalive_tick(&mut stop).await {
             match self.ctl.heartbeat().await {
                 Ok(Beat::Unknown) => {
                     tracing::warn!("the primary does not know this target: joining again");
@@ -151,9 +144,7 @@ impl Target {
                 Ok(_) => last_ok = Instant::now(),
                 Err(e) => {
                     tracing::debug!(err = %e, "heartbeat to the primary failed");
-                    let limit = Duration::from_millis(
-                        self.ctl.meta.config().keepalivetracker.primary_timeout_ms,
-                    );
+                    let limit = self.ctl.primary_timeout();
                     if last_ok.elapsed() >= limit {
                         // the primary may have changed while we missed the push
                         let inst = self.ctl.catch_up_from_proxies().await;
@@ -361,25 +352,25 @@ impl Handler for Target {
         let first = req.items.first().map(String::as_str).unwrap_or("");
         match first {
             "objects" => {
-                let bname = req.items.get(1).cloned().unwrap_or_default();
+                let bname = req.items.get(1).map_or("", String::as_str);
                 if bname.is_empty() {
                     return Err(Error::bad_request("missing bucket name"));
                 }
-                let bck = common::req_bck(&req, &bname)?;
+                let bck = common::req_bck(&req, bname)?;
                 let obj = common::obj_name(&req, 2);
                 let st = &self.ctl.stats;
                 let on = st.enabled();
                 let t0 = Instant::now();
                 match req.method {
                     Method::GET => {
-                        let r = self.get_obj(&req, bck, obj).await;
+                        let r = self.get_obj(&req, &bck, &obj).await;
                         if on {
                             common::account(&st.get, &r, t0, common::resp_len(&r));
                         }
                         r
                     }
                     Method::HEAD => {
-                        let r = self.head_obj(&req, bck, obj).await;
+                        let r = self.head_obj(&req, &bck, &obj).await;
                         if on {
                             common::account(&st.head, &r, t0, 0);
                         }
@@ -442,13 +433,13 @@ impl Handler for Target {
                     (&Method::POST, "delete") => self.batch_delete(&mut req).await,
                     (&Method::POST, "summary") => self.summary(&mut req).await,
                     (&Method::PUT, "recv") | (&Method::GET, "gfn") | (&Method::HEAD, "gfn") => {
-                        let bname = req.items.get(2).cloned().unwrap_or_default();
-                        let bck = common::req_bck(&req, &bname)?;
+                        let bname = req.items.get(2).map_or("", String::as_str);
+                        let bck = common::req_bck(&req, bname)?;
                         let obj = common::obj_name(&req, 3);
                         match req.method {
                             Method::PUT => self.recv(&mut req, bck, obj).await,
-                            Method::HEAD => self.head_obj_local(&req, bck, obj).await,
-                            _ => self.get_obj_local(&req, bck, obj).await,
+                            Method::HEAD => self.head_obj_local(&req, &bck, &obj).await,
+                            _ => self.get_obj_local(&req, &bck, &obj).await,
                         }
                     }
                     (&Method::GET, "status") => {

@@ -89,7 +89,7 @@ impl Target {
         let paths = next.clone();
         let mps = tokio::task::spawn_blocking(move || Mountpaths::new(&paths))
             .await
-            .map_err(|e| Error::internal(e.to_string()))?
+            .map_err(crate::err::join_err)?
             .map_err(|e| Error::bad_request(format!("{}: {e}", self.name)))?;
         {
             let mut a = self.mp_admin.lock().expect("mountpath admin lock");
@@ -204,7 +204,7 @@ impl Target {
                                 }
                                 let _g = Target::lock_for(&locks, d).lock().expect("object lock");
                                 let from = Location { fqn: ent.fqn.clone(), mountpath: src2.clone(), bck_dir: ais_fs::bucket_dir(&src2, &b), obj_name: ent.name.clone(), hashed: to.hashed };
-                                match move_object(&from, &to) {
+                                match ais_fs::move_object(&from, &to) {
                                     Ok(()) => n += 1,
                                     Err(err) => {
                                         tracing::warn!(obj = %b.cname_obj(&ent.name), %err, "resilver: move failed");
@@ -241,51 +241,6 @@ impl Target {
             "resilver done"
         );
     }
-}
-
-/// Moves one object between mountpaths: rename (same file system; metadata travels in the
-/// xattr), else copy to a work file + fsync + rename, then remove the source. Prunes emptied
-/// virtual directories at the source.
-fn move_object(from: &Location, to: &Location) -> Result<(), ais_fs::Error> {
-    let parent = to.fqn.parent().expect("fqn has a parent");
-    std::fs::create_dir_all(parent)
-        .map_err(|e| ais_fs::Error::Io(parent.display().to_string(), e))?;
-    match std::fs::rename(&from.fqn, &to.fqn) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(18) => {
-            // EXDEV: different file systems
-            let lom = ais_fs::load_lom(&from.fqn, &from.obj_name)?;
-            let data = std::fs::read(&from.fqn)
-                .map_err(|e| ais_fs::Error::Io(from.obj_name.clone(), e))?;
-            let ty = lom
-                .cksum
-                .as_ref()
-                .map_or(ais_core::CksumType::None, |c| c.ty);
-            let mut w = ais_fs::ObjWriter::create_verified(to, ty, lom.cksum.clone())?;
-            w.write(&data)?;
-            w.commit(
-                ais_fs::Lom {
-                    atime_ns: lom.atime_ns,
-                    version: lom.version.clone(),
-                    custom: lom.custom.clone(),
-                    ..Default::default()
-                },
-                Some(lom.size),
-            )?;
-            std::fs::remove_file(&from.fqn)
-                .map_err(|e| ais_fs::Error::Io(from.obj_name.clone(), e))?;
-        }
-        Err(e) => return Err(ais_fs::Error::Io(from.obj_name.clone(), e)),
-    }
-    let stop = from.obj_dir();
-    let mut dir = from.fqn.parent();
-    while let Some(d) = dir {
-        if d == stop || !d.starts_with(&stop) || std::fs::remove_dir(d).is_err() {
-            break;
-        }
-        dir = d.parent();
-    }
-    Ok(())
 }
 
 /// Blocking: the object's metadata at `loc`, else at the first of `alts` that has it (while a

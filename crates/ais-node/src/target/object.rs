@@ -2,6 +2,7 @@
 //! committed atomically), DELETE and PATCH (custom metadata).
 
 use super::Target;
+use crate::err::join_err;
 use crate::web::{self, Req, Resp};
 use ais_core::wire::hdr;
 use ais_core::{Bck, Cksum, CksumType, ErrKind, Error};
@@ -52,10 +53,6 @@ impl Streamed {
 #[derive(Clone, Copy)]
 pub(super) struct Stored(pub(super) u64);
 
-fn join_err(e: tokio::task::JoinError) -> Error {
-    Error::internal(format!("blocking task failed: {e}"))
-}
-
 fn hv(s: &str) -> Result<HeaderValue, Error> {
     HeaderValue::from_str(s).map_err(|_| Error::internal(format!("invalid header value {s:?}")))
 }
@@ -91,7 +88,22 @@ fn parse_range(h: &str, size: u64) -> Result<(u64, u64), ()> {
     Ok((start, end - start + 1))
 }
 
-fn parse_custom(headers: &HeaderMap) -> Result<BTreeMap<String, String>, Error> {
+/// The sender's checksum (`Ais-Checksum-Type` and `-Value`), if any, to verify the data against.
+pub(super) fn cksum_from_headers(req: &Req) -> Result<Option<Cksum>, Error> {
+    match (req.header(hdr::CKSUM_TYPE), req.header(hdr::CKSUM_VALUE)) {
+        (Some(t), Some(v)) if !t.is_empty() && t != "none" && !v.is_empty() => Ok(Some(Cksum {
+            ty: CksumType::parse(t)?,
+            value: v.to_ascii_lowercase(),
+        })),
+        (Some(t), None) if !t.is_empty() && t != "none" => Err(Error::bad_request(
+            "Ais-Checksum-Type given without Ais-Checksum-Value",
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// Custom metadata from `Ais-Custom-Md: k=v` headers, checked for size and separators.
+pub(super) fn parse_custom(headers: &HeaderMap) -> Result<BTreeMap<String, String>, Error> {
     let mut m = BTreeMap::new();
     let mut total = 0;
     for v in headers.get_all(hdr::CUSTOM_MD) {
@@ -174,11 +186,11 @@ impl Target {
     pub(super) async fn get_obj(
         self: &Arc<Self>,
         req: &Req,
-        bck: Bck,
-        obj: String,
+        bck: &Bck,
+        obj: &str,
     ) -> Result<Resp, Error> {
-        let r = self.get_obj_local(req, bck.clone(), obj.clone()).await;
-        self.or_neighbors(r, req, &bck, &obj).await
+        let r = self.get_obj_local(req, bck, obj).await;
+        self.or_neighbors(r, req, bck, obj).await
     }
 
     /// A local miss while objects may be moving (rebalance) is asked of the other targets; if
@@ -197,9 +209,9 @@ impl Target {
                     Some(r) => Ok(r),
                     None => {
                         let again = if req.method == http::Method::HEAD {
-                            self.head_obj_local(req, bck.clone(), obj.to_string()).await
+                            self.head_obj_local(req, bck, obj).await
                         } else {
-                            self.get_obj_local(req, bck.clone(), obj.to_string()).await
+                            self.get_obj_local(req, bck, obj).await
                         };
                         again.map_err(|_| e)
                     }
@@ -212,18 +224,18 @@ impl Target {
     pub(super) async fn get_obj_local(
         self: &Arc<Self>,
         req: &Req,
-        bck: Bck,
-        obj: String,
+        bck: &Bck,
+        obj: &str,
     ) -> Result<Resp, Error> {
-        let validate = self.with_props(&bck, |p| p.checksum.validate_warm_get)?;
-        ais_core::name::validate_obj_name(&obj, false)?;
-        let loc = self.mps().locate(&bck, &obj);
+        let validate = self.with_props(bck, |p| p.checksum.validate_warm_get)?;
+        ais_core::name::validate_obj_name(obj, false)?;
+        let loc = self.mps().locate(bck, obj);
         let alts = if self.resilver_active() {
-            self.other_locations(&bck, &obj, &loc.mountpath)
+            self.other_locations(bck, obj, &loc.mountpath)
         } else {
             Vec::new()
         };
-        let cname = bck.cname_obj(&obj);
+        let cname = bck.cname_obj(obj);
         let range_hdr = req.header("range").map(str::to_string);
         let r = tokio::task::spawn_blocking(move || -> Result<Opened, ais_fs::Error> {
             let (loc, lom) = super::mp::load_anywhere(loc, alts, &cname)?;
@@ -281,7 +293,7 @@ impl Target {
                 ErrKind::RangeNotSatisfiable,
                 format!(
                     "{}: invalid or unsatisfiable range for size {}",
-                    bck.cname_obj(&obj),
+                    bck.cname_obj(obj),
                     lom.size
                 ),
             );
@@ -327,22 +339,22 @@ impl Target {
     pub(super) async fn head_obj(
         self: &Arc<Self>,
         req: &Req,
-        bck: Bck,
-        obj: String,
+        bck: &Bck,
+        obj: &str,
     ) -> Result<Resp, Error> {
-        let r = self.head_obj_local(req, bck.clone(), obj.clone()).await;
-        self.or_neighbors(r, req, &bck, &obj).await
+        let r = self.head_obj_local(req, bck, obj).await;
+        self.or_neighbors(r, req, bck, obj).await
     }
 
     pub(super) async fn head_obj_local(
         self: &Arc<Self>,
         req: &Req,
-        bck: Bck,
-        obj: String,
+        bck: &Bck,
+        obj: &str,
     ) -> Result<Resp, Error> {
-        self.with_props(&bck, |_| ())?;
-        ais_core::name::validate_obj_name(&obj, true)?;
-        let props = req.q(ais_core::wire::qparam::PROPS).to_string();
+        self.with_props(bck, |_| ())?;
+        ais_core::name::validate_obj_name(obj, true)?;
+        let props = req.q(ais_core::wire::qparam::PROPS);
         let v1 = props.is_empty();
         let mut want = BTreeMap::new();
         for p in props.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -359,13 +371,13 @@ impl Target {
             }
         }
         let has = |p: &str| v1 || want.contains_key(p);
-        let loc = self.mps().locate(&bck, &obj);
+        let loc = self.mps().locate(bck, obj);
         let alts = if self.resilver_active() {
-            self.other_locations(&bck, &obj, &loc.mountpath)
+            self.other_locations(bck, obj, &loc.mountpath)
         } else {
             Vec::new()
         };
-        let cname = bck.cname_obj(&obj);
+        let cname = bck.cname_obj(obj);
         let (loc, lom, mtime) = tokio::task::spawn_blocking(
             move || -> Result<(ais_fs::Location, Lom, i64), ais_fs::Error> {
                 let (loc, lom) = super::mp::load_anywhere(loc, alts, &cname)?;
@@ -387,7 +399,7 @@ impl Target {
             return Ok(r);
         }
         if v1 {
-            h.insert("ais-name", hv(&obj)?);
+            h.insert("ais-name", hv(obj)?);
             h.insert("ais-bucket-name", hv(&bck.name)?);
             h.insert(
                 "ais-bucket-provider",
@@ -466,18 +478,7 @@ impl Target {
                 ));
             }
         }
-        let verify = match (req.header(hdr::CKSUM_TYPE), req.header(hdr::CKSUM_VALUE)) {
-            (Some(t), Some(v)) if !t.is_empty() && t != "none" && !v.is_empty() => Some(Cksum {
-                ty: CksumType::parse(t)?,
-                value: v.to_ascii_lowercase(),
-            }),
-            (Some(t), None) if !t.is_empty() && t != "none" => {
-                return Err(Error::bad_request(
-                    "Ais-Checksum-Type given without Ais-Checksum-Value",
-                ));
-            }
-            _ => None,
-        };
+        let verify = cksum_from_headers(req)?;
         let expect_size = match req.header("content-length") {
             Some(v) => Some(
                 v.parse::<u64>()

@@ -8,7 +8,7 @@ use super::Target;
 use super::object::Stored;
 use crate::web::{self, Req, Resp};
 use ais_core::wire::hdr;
-use ais_core::{Bck, Cksum, CksumType, Error};
+use ais_core::{Bck, Error};
 use futures_util::{StreamExt, TryStreamExt};
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
@@ -113,7 +113,7 @@ impl Target {
                         ais_fs::walk_bucket(&d, "", &a, REB_PAGE)
                     })
                     .await
-                    .map_err(|e| Error::internal(e.to_string()))?
+                    .map_err(crate::err::join_err)?
                     .map_err(|e| Error::internal(format!("rebalance walk: {e}")))?;
                     let Some(last) = page.last() else { break };
                     if self.is_aborted(id) {
@@ -174,7 +174,7 @@ impl Target {
                 Ok((lom, f))
             })
             .await
-            .map_err(|e| Error::internal(e.to_string()))?
+            .map_err(crate::err::join_err)?
             .map_err(|e| self.fs_err(e))?
         };
         let url = format!(
@@ -242,7 +242,7 @@ impl Target {
             }
         })
         .await
-        .map_err(|e| Error::internal(e.to_string()))?
+        .map_err(crate::err::join_err)?
         .map_err(|e| self.fs_err(e))?;
         Ok(size)
     }
@@ -262,19 +262,8 @@ impl Target {
             .header(hdr::ATIME)
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(ais_core::time::now_nanos);
-        let verify = match (req.header(hdr::CKSUM_TYPE), req.header(hdr::CKSUM_VALUE)) {
-            (Some(t), Some(v)) => Some(Cksum {
-                ty: CksumType::parse(t)?,
-                value: v.to_string(),
-            }),
-            _ => None,
-        };
-        let mut custom = std::collections::BTreeMap::new();
-        for v in req.headers.get_all(hdr::CUSTOM_MD) {
-            if let Some((k, v)) = v.to_str().ok().and_then(|s| s.split_once('=')) {
-                custom.insert(k.to_string(), v.to_string());
-            }
-        }
+        let verify = super::object::cksum_from_headers(req)?;
+        let custom = super::object::parse_custom(&req.headers)?;
         let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
         let loc = self.mps().locate_digest(&bck, &obj, digest);
         let body = req
@@ -307,7 +296,7 @@ impl Target {
             Ok(lom.size)
         })
         .await
-        .map_err(|e| Error::internal(e.to_string()))?
+        .map_err(crate::err::join_err)?
         .map_err(|e| self.fs_err(e))?;
         self.ctl.stats.stream_in_n.inc();
         self.ctl.stats.stream_in_size.inc_by(stored);

@@ -3,8 +3,6 @@
 use ais_api::Client;
 use ais_core::{Bck, Provider};
 use ais_e2e::{bucket_name, data, shared};
-use bytes::Bytes;
-use futures_util::StreamExt;
 use std::time::Duration;
 
 const N: usize = 6000;
@@ -16,23 +14,7 @@ async fn abort_running_copy() {
     let src = Bck::new(&bucket_name("abort-src"), Provider::Ais).unwrap();
     let dst = Bck::new(&bucket_name("abort-dst"), Provider::Ais).unwrap();
     c.create_bucket(&src).await.unwrap();
-    futures_util::stream::iter(0..N)
-        .map(|i| {
-            let (c, src) = (c.clone(), src.clone());
-            async move {
-                c.put_object(
-                    &src,
-                    &format!("o-{i:05}"),
-                    Bytes::from(data(i as u64, 4096)),
-                    None,
-                )
-                .await
-                .unwrap()
-            }
-        })
-        .buffer_unordered(16)
-        .collect::<Vec<_>>()
-        .await;
+    ais_e2e::put_many(&c, &src, N, |i| format!("o-{i:05}"), |_| 4096).await;
 
     let http = reqwest::Client::new();
     let r = http

@@ -5,8 +5,6 @@
 use ais_api::Client;
 use ais_core::{Bck, Provider};
 use ais_e2e::{Cluster, data, wait_for};
-use bytes::Bytes;
-use futures_util::StreamExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -75,18 +73,7 @@ async fn detach_attach_resilver_under_load() {
     let tid = c.smap().await.unwrap().tmap.keys().next().unwrap().clone();
     let bck = Bck::new("res", Provider::Ais).unwrap();
     c.create_bucket(&bck).await.unwrap();
-    futures_util::stream::iter(0..N)
-        .map(|i| {
-            let (c, bck) = (c.clone(), bck.clone());
-            async move {
-                c.put_object(&bck, &obj(i), Bytes::from(data(i as u64, size(i))), None)
-                    .await
-                    .unwrap()
-            }
-        })
-        .buffer_unordered(16)
-        .collect::<Vec<_>>()
-        .await;
+    ais_e2e::put_many(&c, &bck, N, obj, size).await;
     let mps = mountpaths(&ep, &tid).await;
     let all: Vec<String> = mps["available"]
         .as_array()
