@@ -73,7 +73,7 @@ pub(crate) fn test(extra: &[String]) -> anyhow::Result<()> {
     install_requirements(&root, &venv)?;
 
     // Debian tools the end-to-end tests drive (installed when missing; root only).
-    ensure_debs(&[("prometheus", "prometheus")])?;
+    ensure_debs(&[("prometheus", "prometheus"), ("rclone", "rclone")])?;
 
     // c. every test of the workspace (benches excluded: criterion builds are slow)
     let mut cmd = cargo();

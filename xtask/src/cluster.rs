@@ -348,7 +348,7 @@ fn prepare_dirs(
         "log": {"level": "info"},
         "keepalivetracker": {"interval_ms": 500, "timeout_ms": 3000, "primary_timeout_ms": 2000},
         // A fresh secret per playground: only nodes given this file can join.
-        "auth": {"join_secret": random_secret()?},
+        "auth": {"join_secret": random_secret()?, "s3_keys": s3_keys_from_env()?},
     });
     for spec in specs {
         let node_dir = &spec.dir;
@@ -357,6 +357,21 @@ fn prepare_dirs(
         write_json(&node_dir.join("local.json"), &local)?;
     }
     Ok(())
+}
+
+/// S3 access keys for the playground from `AIS_S3_KEYS="ACCESS:SECRET[,ACCESS:SECRET...]"`
+/// (unset or empty: S3 signatures are not checked).
+fn s3_keys_from_env() -> anyhow::Result<Value> {
+    let mut m = serde_json::Map::new();
+    let v = std::env::var("AIS_S3_KEYS").unwrap_or_default();
+    for pair in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (ak, sk) = pair
+            .split_once(':')
+            .filter(|(a, s)| !a.is_empty() && !s.is_empty())
+            .with_context(|| format!("AIS_S3_KEYS: expected ACCESS:SECRET, got {pair:?}"))?;
+        m.insert(ak.to_string(), json!(sk));
+    }
+    Ok(Value::Object(m))
 }
 
 /// 32 hex characters from the OS random source.

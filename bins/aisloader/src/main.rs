@@ -9,6 +9,9 @@
 //! probability `-pctput`% (a new object of a random size in `[minsize, maxsize]`), else GET of an
 //! object listed at start (or written by this run). Statistics every `-statsinterval` and at the
 //! end: ops, bytes, throughput, errors, latency min/avg/max and p50/p90/p99, per operation.
+//! With `-s3endpoint=http://HOST:PORT/s3` the timed GETs and PUTs go through the S3 API (SigV4
+//! with `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` when set, unsigned payload); bucket set-up,
+//! listing and cleanup still use the native API at `-ip/-port` (or `-endpoint`).
 //! Flags take Go's `-name=value` form (`--name=value` and `-name value` work too).
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool reports on stdout/stderr
 
@@ -23,7 +26,7 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: aisloader [-ip=HOST -port=PORT | -endpoint=URL] -bucket=[ais://]NAME [-duration=30s] \
 [-numworkers=10] [-pctput=0] [-minsize=1MiB] [-maxsize=1MiB] [-maxputs=N] [-totalputsize=SIZE] [-seed=N] \
-[-statsinterval=10s] [-cleanup] [-json] [-direct] [-provider=ais]";
+[-statsinterval=10s] [-cleanup] [-json] [-direct] [-provider=ais] [-s3endpoint=URL]";
 
 /// Latency samples kept per operation (bounded memory; later samples are subsampled).
 const SAMPLES_MAX: usize = 1 << 22;
@@ -43,6 +46,96 @@ struct Opts {
     cleanup: bool,
     json: bool,
     direct: bool,
+    /// GET and PUT through the S3 API at this URL (e.g. `http://host:8080/s3`).
+    s3: Option<S3Target>,
+}
+
+/// The S3 endpoint and credentials (`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`; requests
+/// are signed with SigV4, payload `UNSIGNED-PAYLOAD`).
+#[derive(Clone)]
+struct S3Target {
+    base: String,
+    host: String,
+    path_prefix: String,
+    access: String,
+    secret: String,
+    client: reqwest::Client,
+}
+
+impl S3Target {
+    fn new(url: &str) -> Result<Self> {
+        let u = url.trim_end_matches('/');
+        let rest = u
+            .strip_prefix("http://")
+            .context("-s3endpoint must be an http:// URL")?;
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let env = |k: &str| std::env::var(k).unwrap_or_default();
+        Ok(S3Target {
+            base: format!("http://{host}"),
+            host: host.to_string(),
+            path_prefix: if path.is_empty() {
+                String::new()
+            } else {
+                format!("/{path}")
+            },
+            access: env("AWS_ACCESS_KEY_ID"),
+            secret: env("AWS_SECRET_ACCESS_KEY"),
+            client: reqwest::Client::builder()
+                .tcp_nodelay(true)
+                .no_proxy()
+                .build()
+                .context("HTTP client")?,
+        })
+    }
+
+    fn request(&self, method: &str, bucket: &str, key: &str) -> reqwest::RequestBuilder {
+        let path = format!(
+            "{}/{bucket}/{}",
+            self.path_prefix,
+            key.split('/')
+                .map(|seg| ais_s3::sigv4::uri_encode(seg.as_bytes()))
+                .collect::<Vec<_>>()
+                .join("/")
+        );
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            http::header::HOST,
+            http::HeaderValue::from_str(&self.host).expect("host is a valid header"),
+        );
+        if !self.access.is_empty() {
+            ais_s3::sigv4::sign(
+                method,
+                &path,
+                "",
+                &mut h,
+                ais_s3::sigv4::UNSIGNED_PAYLOAD,
+                &self.access,
+                &self.secret,
+                "us-east-1",
+                std::time::SystemTime::now(),
+            );
+        }
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("valid method");
+        self.client
+            .request(m, format!("{}{path}", self.base))
+            .headers(h)
+    }
+
+    async fn put(&self, bucket: &str, key: &str, body: Bytes) -> Result<()> {
+        let r = self.request("PUT", bucket, key).body(body).send().await?;
+        if !r.status().is_success() {
+            bail!("S3 PUT {key}: {}", r.status());
+        }
+        Ok(())
+    }
+
+    async fn get(&self, bucket: &str, key: &str) -> Result<u64> {
+        let r = self.request("GET", bucket, key).send().await?;
+        if !r.status().is_success() {
+            bail!("S3 GET {key}: {}", r.status());
+        }
+        Ok(r.bytes().await?.len() as u64)
+    }
 }
 
 fn parse_size(s: &str) -> Result<u64> {
@@ -116,9 +209,7 @@ fn parse_args() -> Result<Opts> {
             port.unwrap_or("8080")
         ),
     };
-    if get("s3endpoint").is_some() {
-        bail!("-s3endpoint: the S3 API is not supported by this cluster yet");
-    }
+    let s3 = get("s3endpoint").map(S3Target::new).transpose()?;
     let bname = get("bucket").context(USAGE)?;
     let (prov, name) = match bname.split_once("://") {
         Some((p, n)) => (p, n),
@@ -167,6 +258,7 @@ fn parse_args() -> Result<Opts> {
         cleanup: flag("cleanup"),
         json: flag("json"),
         direct: flag("direct"),
+        s3,
     })
 }
 
@@ -325,6 +417,7 @@ async fn run(o: Opts) -> Result<bool> {
         );
         let (pct, min, max, max_puts, total_put, direct) =
             (o.pct_put, o.min, o.max, o.max_puts, o.total_put, o.direct);
+        let s3 = o.s3.clone();
         tasks.push(tokio::spawn(async move {
             let mut r = Rng((seed ^ (w as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1);
             let mut i = 0u64;
@@ -338,10 +431,16 @@ async fn run(o: Opts) -> Result<bool> {
                     let name = format!("aisloader/{seed:x}/{w}-{i}");
                     i += 1;
                     let t = Instant::now();
-                    match c
-                        .put_object(&bck, &name, payload.slice(..size as usize), None)
-                        .await
-                    {
+                    let body = payload.slice(..size as usize);
+                    let res = match &s3 {
+                        Some(s3) => s3.put(&bck.name, &name, body).await,
+                        None => c
+                            .put_object(&bck, &name, body, None)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| anyhow::anyhow!("{e}")),
+                    };
+                    match res {
                         Ok(_) => {
                             put.record(size, t.elapsed());
                             names.write().await.push(name.clone());
@@ -366,13 +465,21 @@ async fn run(o: Opts) -> Result<bool> {
                         v[(r.next() % v.len() as u64) as usize].clone()
                     };
                     let t = Instant::now();
-                    let res = if direct {
-                        c.get_object_direct(&bck, &name, None).await
-                    } else {
-                        c.get_object(&bck, &name, None).await
+                    let res = match &s3 {
+                        Some(s3) => s3.get(&bck.name, &name).await,
+                        None if direct => c
+                            .get_object_direct(&bck, &name, None)
+                            .await
+                            .map(|(_, b)| b.len() as u64)
+                            .map_err(|e| anyhow::anyhow!("{e}")),
+                        None => c
+                            .get_object(&bck, &name, None)
+                            .await
+                            .map(|(_, b)| b.len() as u64)
+                            .map_err(|e| anyhow::anyhow!("{e}")),
                     };
                     match res {
-                        Ok((_, b)) => get.record(b.len() as u64, t.elapsed()),
+                        Ok(n) => get.record(n, t.elapsed()),
                         Err(_) => {
                             get.errs.fetch_add(1, Ordering::Relaxed);
                         }

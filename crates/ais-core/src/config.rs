@@ -275,6 +275,11 @@ pub struct AuthConf {
     /// Shared secret a node must present to join and to take part in the control protocol.
     /// Empty means no check. Never shown by config queries.
     pub join_secret: String,
+    /// S3 access keys: access key id → secret key. When any is set, every `/s3` request must
+    /// carry a valid AWS Signature V4 (headers, presigned URL or chunked payload); when empty,
+    /// signatures are not checked and anonymous requests are served (as AIS does). Secrets are
+    /// never shown by config queries.
+    pub s3_keys: BTreeMap<String, String>,
 }
 
 /// Node-local configuration (`cmn.LocalConfig`).
@@ -422,6 +427,9 @@ impl ClusterConfig {
         let mut c = self.clone();
         if !c.auth.join_secret.is_empty() {
             c.auth.join_secret = "********".into();
+        }
+        for v in c.auth.s3_keys.values_mut() {
+            *v = "********".into();
         }
         c
     }

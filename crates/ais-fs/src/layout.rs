@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 pub const CT_OBJ: &str = "%ob";
 /// Content-type directory of work (temporary) files.
 pub const CT_WORK: &str = "%wk";
+/// Content-type directory of S3 multipart uploads in progress (one subdirectory each).
+pub const CT_UPLOADS: &str = "%mp";
 
 /// One mountpath: a directory (usually one disk) owned by this target.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -68,6 +68,23 @@ pub(crate) struct DeleteReq {
     pub(crate) sel: ListRange,
 }
 
+/// Multipart uploads in progress on one target (S3 ListMultipartUploads).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ListUploadsReq {
+    pub(crate) bck: Bck,
+    #[serde(default)]
+    pub(crate) prefix: String,
+}
+
+/// One multipart upload in progress.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct UploadInfo {
+    pub(crate) key: String,
+    pub(crate) upload_id: String,
+    /// Start time, unix nanoseconds.
+    pub(crate) initiated: i64,
+}
+
 /// A bucket-summary request to one target.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SummaryReq {
@@ -201,6 +218,16 @@ impl Intra {
     /// One target's part of a bucket summary.
     pub(crate) async fn summary(&self, t: &Snode, req: &SummaryReq) -> Result<SummaryPart, Error> {
         let url = format!("{}/v1/intra/summary", t.intra_data_net.direct_url);
+        self.call(reqwest::Method::POST, url, Self::json(req)).await
+    }
+
+    /// Multipart uploads in progress on one target.
+    pub(crate) async fn list_uploads(
+        &self,
+        t: &Snode,
+        req: &ListUploadsReq,
+    ) -> Result<Vec<UploadInfo>, Error> {
+        let url = format!("{}/v1/intra/s3-uploads", t.intra_data_net.direct_url);
         self.call(reqwest::Method::POST, url, Self::json(req)).await
     }
 

@@ -28,6 +28,7 @@ mod intra;
 mod meta;
 mod metastore;
 mod proxy;
+mod s3;
 mod target;
 mod web;
 

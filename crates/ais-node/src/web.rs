@@ -66,6 +66,39 @@ impl Req {
         })
     }
 
+    /// A request without the `/v1` path structure (S3): path items empty, query decoded.
+    pub(crate) fn parse_raw(
+        req: http::Request<Incoming>,
+        remote: SocketAddr,
+    ) -> Result<Req, Error> {
+        let (parts, body) = req.into_parts();
+        let raw_query = parts.uri.query().unwrap_or("").to_string();
+        Ok(Req {
+            method: parts.method,
+            items: Vec::new(),
+            query: parse_query(&raw_query)?,
+            raw_path: parts.uri.path().to_string(),
+            raw_query,
+            headers: parts.headers,
+            body: Some(body),
+            remote,
+        })
+    }
+
+    /// A request made up internally (no body, no headers) to reuse a native handler.
+    pub(crate) fn internal(method: Method, remote: SocketAddr) -> Req {
+        Req {
+            method,
+            raw_path: String::new(),
+            raw_query: String::new(),
+            items: Vec::new(),
+            query: HashMap::new(),
+            headers: HeaderMap::new(),
+            body: None,
+            remote,
+        }
+    }
+
     /// Query value or "".
     pub(crate) fn q(&self, k: &str) -> &str {
         self.query.get(k).map(String::as_str).unwrap_or("")
@@ -259,6 +292,26 @@ pub(crate) trait Handler: Send + Sync + 'static {
     fn handle(self: Arc<Self>, req: Req) -> impl Future<Output = Result<Resp, Error>> + Send;
     /// `p[ID]` / `t[ID]` for error bodies.
     fn node_name(&self) -> String;
+    /// An Amazon S3 request (`/s3/...`, or any path outside `/v1`); errors are S3-shaped.
+    fn handle_s3(
+        self: Arc<Self>,
+        req: http::Request<Incoming>,
+        remote: SocketAddr,
+    ) -> impl Future<Output = Resp> + Send;
+}
+
+/// `Expect: 100-continue` on a request whose body is empty (no `100 Continue` will be sent).
+fn expects_continue_without_body(req: &http::Request<Incoming>) -> bool {
+    req.headers()
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+        && http_body::Body::is_end_stream(req.body())
+}
+
+/// Whether a path belongs to the S3 API: `/s3[/...]`, or anything outside `/v1` (S3 at the
+/// root, for clients configured with the bare endpoint).
+pub(crate) fn is_s3_path(path: &str) -> bool {
+    !(path == "/v1" || path.starts_with("/v1/"))
 }
 
 async fn dispatch<H: Handler>(h: Arc<H>, req: http::Request<Incoming>, remote: SocketAddr) -> Resp {
@@ -275,6 +328,18 @@ async fn dispatch<H: Handler>(h: Arc<H>, req: http::Request<Incoming>, remote: S
             "/debug/vars" => return json(&h.debug_vars()),
             _ => {}
         }
+    }
+    if is_s3_path(&path) {
+        let poisons = expects_continue_without_body(&req);
+        let mut resp = h.handle_s3(req, remote).await;
+        if poisons {
+            // botocore answered without `100 Continue` keeps a stale status line on the pooled
+            // connection and misreads the next reply on it (boto/botocore#3755); hyper sends
+            // no 100 for an empty body, so close the connection (botocore resets on close).
+            resp.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        return resp;
     }
     let r = match Req::parse(req, remote) {
         Ok(r) => h.clone().handle(r).await,

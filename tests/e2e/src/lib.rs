@@ -23,6 +23,12 @@ pub const TARGETS: usize = 3;
 /// Mountpaths per target.
 pub const MOUNTPATHS: usize = 2;
 
+/// S3 access key every test cluster accepts (with [`S3_SECRET_KEY`]); S3 requests must be
+/// signed with it.
+pub const S3_ACCESS_KEY: &str = "AKIAE2ETESTKEY000001";
+/// Secret of [`S3_ACCESS_KEY`].
+pub const S3_SECRET_KEY: &str = "e2e/secret+key/0123456789abcdefghijklmn";
+
 /// A running cluster.
 #[derive(Debug)]
 pub struct Cluster {
@@ -127,6 +133,7 @@ impl Cluster {
                 ])
                 .args(["--mountpaths", &MOUNTPATHS.to_string()])
                 .env("AIS_PARENT_PID", pid.to_string())
+                .env("AIS_S3_KEYS", format!("{S3_ACCESS_KEY}:{S3_SECRET_KEY}"))
                 .output()
                 .context("run xtask deploy")?;
             let stdout = String::from_utf8_lossy(&out.stdout);

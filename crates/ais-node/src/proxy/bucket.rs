@@ -81,7 +81,7 @@ impl Proxy {
         }
     }
 
-    async fn bucket_action(
+    pub(super) async fn bucket_action(
         self: &Arc<Self>,
         req: &Req,
         bck: Bck,
@@ -189,16 +189,30 @@ impl Proxy {
         r
     }
 
-    async fn list_objects_merged(
-        &self,
-        req: &Req,
-        bck: Bck,
-        mut msg: LsoMsg,
-    ) -> Result<Resp, Error> {
-        if !bck.is_ais() {
-            return Err(crate::common::no_backend(&bck));
+    async fn list_objects_merged(&self, req: &Req, bck: Bck, msg: LsoMsg) -> Result<Resp, Error> {
+        let res = self.list_page(&bck, msg).await?;
+        let wants_msgpack = req
+            .header("accept")
+            .is_some_and(|a| a.contains("application/msgpack"));
+        if wants_msgpack {
+            let b = rmp_serde::to_vec_named(&res)
+                .map_err(|e| Error::internal(format!("encode listing: {e}")))?;
+            Ok(web::with_ct(
+                http::Response::new(web::full(b)),
+                "application/msgpack",
+            ))
+        } else {
+            Ok(web::json(&res.to_json_form()))
         }
-        self.bmd().need(&bck)?;
+    }
+
+    /// One listing page of an `ais://` bucket: every target's page merged, sorted and cut to
+    /// the page size; the continuation token is set when more may follow.
+    pub(super) async fn list_page(&self, bck: &Bck, mut msg: LsoMsg) -> Result<LsoRes, Error> {
+        if !bck.is_ais() {
+            return Err(crate::common::no_backend(bck));
+        }
+        self.bmd().need(bck)?;
         msg.prefix = ais_core::name::validate_prefix(&msg.prefix)?.to_string();
         LsoProps::parse(&msg.props)?;
         let page = if msg.pagesize <= 0 || msg.pagesize as usize > wire::LIST_PAGE_SIZE_MAX {
@@ -235,25 +249,12 @@ impl Proxy {
         } else {
             String::new()
         };
-        let res = LsoRes {
+        Ok(LsoRes {
             uuid: msg.uuid,
             continuation_token: token,
             entries,
             flags: 0,
-        };
-        let wants_msgpack = req
-            .header("accept")
-            .is_some_and(|a| a.contains("application/msgpack"));
-        if wants_msgpack {
-            let b = rmp_serde::to_vec_named(&res)
-                .map_err(|e| Error::internal(format!("encode listing: {e}")))?;
-            Ok(web::with_ct(
-                http::Response::new(web::full(b)),
-                "application/msgpack",
-            ))
-        } else {
-            Ok(web::json(&res.to_json_form()))
-        }
+        })
     }
 
     /// Starts a multi-object delete on every target; returns the job id at once.

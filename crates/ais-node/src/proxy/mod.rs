@@ -5,6 +5,7 @@ mod bucket;
 mod cluster;
 mod ctl;
 mod reb;
+mod s3;
 
 use crate::common::{self, bad_path, method_not_allowed};
 use crate::ctl::Ctl;
@@ -33,6 +34,8 @@ pub(crate) struct Proxy {
     electing: AtomicBool,
     pub(crate) jobs: Jobs,
     bid_seq: AtomicU64,
+    /// Relays S3 object requests to targets (streams; no overall timeout).
+    s3_relay: reqwest::Client,
     weak: std::sync::Weak<Proxy>,
 }
 
@@ -54,6 +57,7 @@ impl Proxy {
             electing: AtomicBool::new(false),
             jobs: Jobs::default(),
             bid_seq: AtomicU64::new(0),
+            s3_relay: s3::relay_client(),
         }))
     }
 
@@ -522,6 +526,14 @@ impl AsRef<Ctl> for Proxy {
 impl Handler for Proxy {
     fn node_name(&self) -> String {
         self.ctl.me.name()
+    }
+
+    async fn handle_s3(
+        self: Arc<Self>,
+        req: http::Request<hyper::body::Incoming>,
+        remote: std::net::SocketAddr,
+    ) -> Resp {
+        self.serve_s3(req, remote).await
     }
 
     fn metrics_text(&self) -> String {

@@ -42,6 +42,8 @@ impl Target {
         }
         let tname = self.name.clone();
         let bck = lr.bck.clone();
+        // Go's RFC3339 layouts ask for RFC 3339 times; anything else gets AIS's default RFC 822.
+        let rfc3339 = lr.msg.time_format.starts_with("2006-01-02T15:04:05");
         let entries = tokio::task::spawn_blocking(move || -> Result<Vec<LsoEnt>, Error> {
             let mut found = Vec::new();
             for (mp, dir) in &dirs {
@@ -65,7 +67,11 @@ impl Target {
                                 ent.checksum = lom.cksum.as_ref().map(|c| c.value.clone()).unwrap_or_default();
                             }
                             if props.atime {
-                                ent.atime = ais_core::time::rfc822(lom.atime_ns);
+                                ent.atime = if rfc3339 {
+                                    ais_core::time::rfc3339_nanos(lom.atime_ns)
+                                } else {
+                                    ais_core::time::rfc822(lom.atime_ns)
+                                };
                             }
                             if props.version {
                                 ent.version = lom.version.clone();

@@ -6,6 +6,8 @@ mod list;
 mod mp;
 mod object;
 mod reb;
+mod s3;
+mod s3mpt;
 
 pub(crate) use copy::CopyReq;
 pub(crate) use reb::RebSnap;
@@ -336,6 +338,14 @@ impl Handler for Target {
         self.name.clone()
     }
 
+    async fn handle_s3(
+        self: Arc<Self>,
+        req: http::Request<hyper::body::Incoming>,
+        remote: std::net::SocketAddr,
+    ) -> Resp {
+        self.serve_s3(req, remote).await
+    }
+
     fn metrics_text(&self) -> String {
         self.refresh_capacity();
         self.ctl.refresh_stats(self.ctl.state_flags(0));
@@ -431,6 +441,7 @@ impl Handler for Target {
                         r
                     }
                     (&Method::POST, "delete") => self.batch_delete(&mut req).await,
+                    (&Method::POST, "s3-uploads") => self.list_uploads(&mut req).await,
                     (&Method::POST, "summary") => self.summary(&mut req).await,
                     (&Method::PUT, "recv") | (&Method::GET, "gfn") | (&Method::HEAD, "gfn") => {
                         let bname = req.items.get(2).map_or("", String::as_str);

@@ -53,7 +53,7 @@ impl Streamed {
 #[derive(Clone, Copy)]
 pub(super) struct Stored(pub(super) u64);
 
-fn hv(s: &str) -> Result<HeaderValue, Error> {
+pub(super) fn hv(s: &str) -> Result<HeaderValue, Error> {
     HeaderValue::from_str(s).map_err(|_| Error::internal(format!("invalid header value {s:?}")))
 }
 
@@ -168,9 +168,33 @@ fn base36(mut n: u64) -> String {
     String::from_utf8(v).expect("ascii")
 }
 
-/// What the blocking part of a GET found: metadata, the byte range (or why it is invalid) and
-/// the bytes or an open file to stream them from.
-type Opened = (Lom, Result<(u64, u64), ()>, GetBody);
+/// What the blocking part of a GET found: metadata, modification time (unix ns), the byte
+/// range (or why it is invalid) and the bytes or an open file to stream them from.
+type Opened = (Lom, i64, Result<(u64, u64), ()>, GetBody);
+
+/// The object's ETag (unquoted): a stored `ETag` (S3 PUTs store the MD5), else the MD5
+/// checksum, else `v1-<checksum>-<mtime base36>`; none without a checksum.
+pub(super) fn etag_value(lom: &Lom, mtime_ns: i64) -> Option<String> {
+    match (lom.custom.get("ETag"), &lom.cksum) {
+        (Some(e), _) => Some(e.clone()),
+        (None, Some(c)) if c.ty == CksumType::Md5 => Some(c.value.clone()),
+        (None, Some(c)) => Some(format!("v1-{}-{}", c.value, base36(mtime_ns.max(0) as u64))),
+        (None, None) => None,
+    }
+}
+
+/// `ETag` (quoted) and `Last-Modified` headers.
+fn etag_headers(h: &mut HeaderMap, lom: &Lom, mtime_ns: i64) -> Result<(), Error> {
+    if let Some(e) = etag_value(lom, mtime_ns) {
+        h.insert(http::header::ETAG, hv(&format!("\"{e}\""))?);
+    }
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(mtime_ns.max(0) as u64);
+    h.insert(
+        http::header::LAST_MODIFIED,
+        hv(&httpdate::fmt_http_date(t))?,
+    );
+    Ok(())
+}
 
 enum GetBody {
     Inline(Vec<u8>),
@@ -243,10 +267,14 @@ impl Target {
                 std::io::ErrorKind::NotFound => ais_fs::Error::NotFound(cname.clone()),
                 _ => ais_fs::Error::Io(cname.clone(), e),
             })?;
-            let len = f
+            let md = f
                 .metadata()
-                .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?
-                .len();
+                .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
+            let len = md.len();
+            let mtime = md
+                .modified()
+                .map(ais_core::time::unix_nanos)
+                .unwrap_or(lom.atime_ns);
             if len != lom.size {
                 return Err(ais_fs::Error::CorruptMeta(
                     cname,
@@ -261,7 +289,7 @@ impl Target {
                 Some(h) => parse_range(h, len),
             };
             let Ok((start, n)) = range else {
-                return Ok((lom, range, GetBody::Inline(Vec::new())));
+                return Ok((lom, mtime, range, GetBody::Inline(Vec::new())));
             };
             if start > 0 {
                 f.seek(SeekFrom::Start(start))
@@ -280,14 +308,14 @@ impl Target {
                         "object shorter than its metadata",
                     ));
                 }
-                Ok((lom, range, GetBody::Inline(buf)))
+                Ok((lom, mtime, range, GetBody::Inline(buf)))
             } else {
-                Ok((lom, range, GetBody::Stream(f)))
+                Ok((lom, mtime, range, GetBody::Stream(f)))
             }
         })
         .await
         .map_err(join_err)?;
-        let (lom, range, body) = r.map_err(|e| self.fs_err(e))?;
+        let (lom, mtime, range, body) = r.map_err(|e| self.fs_err(e))?;
         let Ok((start, n)) = range else {
             let e = Error::new(
                 ErrKind::RangeNotSatisfiable,
@@ -325,6 +353,7 @@ impl Target {
             HeaderValue::from_static("bytes"),
         );
         attr_headers(h, &lom)?;
+        etag_headers(h, &lom, mtime)?;
         if range_is_partial(req) {
             h.insert(
                 http::header::CONTENT_RANGE,
@@ -430,23 +459,8 @@ impl Target {
         if has("copies") {
             h.insert(hdr::MIRROR_COPIES, HeaderValue::from_static("1"));
         }
-        if want.contains_key("last-modified") {
-            let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(mtime.max(0) as u64);
-            h.insert(
-                http::header::LAST_MODIFIED,
-                hv(&httpdate::fmt_http_date(t))?,
-            );
-        }
-        if want.contains_key("etag") {
-            let etag = match (lom.custom.get("ETag"), &lom.cksum) {
-                (Some(e), _) => Some(e.clone()),
-                (None, Some(c)) if c.ty == CksumType::Md5 => Some(c.value.clone()),
-                (None, Some(c)) => Some(format!("v1-{}-{}", c.value, base36(mtime.max(0) as u64))),
-                (None, None) => None,
-            };
-            if let Some(e) = etag {
-                h.insert(http::header::ETAG, hv(&format!("\"{e}\""))?);
-            }
+        if want.contains_key("last-modified") || want.contains_key("etag") {
+            etag_headers(h, &lom, mtime)?;
         }
         Ok(r)
     }

@@ -12,3 +12,4 @@ mod objects;
 mod python_sdk;
 mod rebalance;
 mod resilver;
+mod s3;
