@@ -294,6 +294,7 @@ impl Target {
             Op::DeleteObject => self.s3_delete(&bck, &key).await,
             Op::CreateMultipartUpload => self.mpt_create(&sr, &bck, &key).await,
             Op::UploadPart => self.mpt_part(&mut sr, &auth, &bck, &key).await,
+            Op::UploadPartCopy => self.mpt_part_copy(&sr, &bck, &key).await,
             Op::CompleteMultipartUpload => self.mpt_complete(&mut sr, &bck, &key).await,
             Op::AbortMultipartUpload => self.mpt_abort(&sr, &bck, &key).await,
             Op::ListParts => self.mpt_list_parts(&sr, &bck, &key).await,
@@ -562,12 +563,15 @@ impl Target {
         .map_err(|e| s3e(join_err(e)))?
     }
 
-    async fn s3_copy(
-        self: &Arc<Self>,
-        sr: &mut S3Req,
-        bck: &Bck,
-        key: &str,
-    ) -> Result<Resp, S3Error> {
+    /// Opens the `x-amz-copy-source` object (optionally a byte `range`) at its owner — possibly
+    /// this target — over the intra-data network, after `check(source bucket, key)` and the
+    /// `x-amz-copy-source-if-*` conditions.
+    pub(super) async fn copy_source(
+        &self,
+        sr: &S3Req,
+        range: Option<&str>,
+        check: impl FnOnce(&Bck, &str) -> Result<(), S3Error>,
+    ) -> Result<reqwest::Response, S3Error> {
         let src = sr.req.header("x-amz-copy-source").ok_or_else(|| {
             S3Error::new(S3ErrorCode::InvalidArgument, "x-amz-copy-source missing")
         })?;
@@ -577,26 +581,7 @@ impl Target {
         ais_core::name::validate_obj_name(&sk, false)
             .map_err(|e| S3Error::new(S3ErrorCode::InvalidArgument, e.msg))?;
         self.with_props(&sbck, |_| ()).map_err(s3e)?;
-        let replace = match sr.req.header("x-amz-metadata-directive") {
-            None | Some("COPY") => false,
-            Some("REPLACE") => true,
-            Some(_) => {
-                return Err(S3Error::new(
-                    S3ErrorCode::InvalidArgument,
-                    "Unknown metadata directive.",
-                ));
-            }
-        };
-        if sbck == *bck && sk == key && !replace {
-            return Err(S3Error::new(
-                S3ErrorCode::InvalidRequest,
-                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-            ));
-        }
-        let (ty, versioning) = self
-            .with_props(bck, |p| (p.checksum.ty, p.versioning.enabled))
-            .map_err(s3e)?;
-        // The source, from its owner (possibly this target) over the intra-data network.
+        check(&sbck, &sk)?;
         let owner = self
             .smap()
             .hrw_target(&sbck.uname(&sk))
@@ -607,24 +592,34 @@ impl Target {
             owner.intra_data_net.direct_url,
             percent_encoding::utf8_percent_encode(&sk, common::PATH_SEGMENT),
         );
-        let resp = self
-            .ctl
-            .intra
-            .request(reqwest::Method::GET, &url)
+        let mut rb = self.ctl.intra.request(reqwest::Method::GET, &url);
+        if let Some(r) = range {
+            rb = rb.header(http::header::RANGE, r);
+        }
+        let resp = rb
             .send()
             .await
             .map_err(|e| S3Error::new(S3ErrorCode::InternalError, format!("copy source: {e}")))?;
-        if resp.status() == reqwest::StatusCode::NOT_FOUND {
-            return Err(S3Error::new(
-                S3ErrorCode::NoSuchKey,
-                format!("The specified key does not exist: {sb}/{sk}"),
-            ));
-        }
-        if !resp.status().is_success() {
-            return Err(S3Error::new(
-                S3ErrorCode::InternalError,
-                format!("copy source: {}", resp.status()),
-            ));
+        match resp.status() {
+            s if s.is_success() => {}
+            reqwest::StatusCode::NOT_FOUND => {
+                return Err(S3Error::new(
+                    S3ErrorCode::NoSuchKey,
+                    format!("The specified key does not exist: {sb}/{sk}"),
+                ));
+            }
+            reqwest::StatusCode::RANGE_NOT_SATISFIABLE => {
+                return Err(S3Error::new(
+                    S3ErrorCode::InvalidRange,
+                    "The x-amz-copy-source-range is not satisfiable",
+                ));
+            }
+            s => {
+                return Err(S3Error::new(
+                    S3ErrorCode::InternalError,
+                    format!("copy source: {s}"),
+                ));
+            }
         }
         let cond = copy_source_conditions(&sr.req.headers);
         if cond.any() {
@@ -634,6 +629,58 @@ impl Target {
                 false,
             )?;
         }
+        Ok(resp)
+    }
+
+    /// Streams a copy source into a new work file at `loc`; returns it with the sums.
+    pub(super) async fn receive_source(
+        &self,
+        resp: reqwest::Response,
+        loc: ais_fs::Location,
+        ty: CksumType,
+    ) -> Result<(ObjWriter, PayloadSums), S3Error> {
+        use futures_util::StreamExt;
+        let mut bw = BodyWriter::new(loc, ty, PayloadCheck::new(None, None, None));
+        let mut stream = resp.bytes_stream();
+        while let Some(b) = stream.next().await {
+            let b = b.map_err(|e| {
+                S3Error::new(S3ErrorCode::InternalError, format!("copy source: {e}"))
+            })?;
+            bw.push(b).await?;
+        }
+        bw.finish(Vec::new()).await
+    }
+
+    async fn s3_copy(
+        self: &Arc<Self>,
+        sr: &mut S3Req,
+        bck: &Bck,
+        key: &str,
+    ) -> Result<Resp, S3Error> {
+        let replace = match sr.req.header("x-amz-metadata-directive") {
+            None | Some("COPY") => false,
+            Some("REPLACE") => true,
+            Some(_) => {
+                return Err(S3Error::new(
+                    S3ErrorCode::InvalidArgument,
+                    "Unknown metadata directive.",
+                ));
+            }
+        };
+        let (ty, versioning) = self
+            .with_props(bck, |p| (p.checksum.ty, p.versioning.enabled))
+            .map_err(s3e)?;
+        let resp = self
+            .copy_source(sr, None, |sbck, sk| {
+                if sbck == bck && sk == key && !replace {
+                    return Err(S3Error::new(
+                        S3ErrorCode::InvalidRequest,
+                        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+                    ));
+                }
+                Ok(())
+            })
+            .await?;
         let mut custom = if replace {
             metadata_from(&sr.req.headers)?
         } else {
@@ -647,16 +694,7 @@ impl Target {
         };
         let digest = ais_placement::digest(bck.uname(key).as_bytes());
         let loc = self.mps().locate_digest(bck, key, digest);
-        let mut bw = BodyWriter::new(loc.clone(), ty, PayloadCheck::new(None, None, None));
-        let mut stream = resp.bytes_stream();
-        use futures_util::StreamExt;
-        while let Some(b) = stream.next().await {
-            let b = b.map_err(|e| {
-                S3Error::new(S3ErrorCode::InternalError, format!("copy source: {e}"))
-            })?;
-            bw.push(b).await?;
-        }
-        let (w, sums) = bw.finish(Vec::new()).await?;
+        let (w, sums) = self.receive_source(resp, loc.clone(), ty).await?;
         custom.insert("ETag".into(), sums.md5_hex.clone());
         let lom = self
             .s3_commit(

@@ -171,6 +171,60 @@ impl Target {
         bck: &Bck,
         key: &str,
     ) -> Result<Resp, S3Error> {
+        let (id, loc) = self.part_location(sr, bck, key).await?;
+        let (w, sums) = self
+            .s3_receive(&mut sr.req, auth, loc, CksumType::None)
+            .await?;
+        self.commit_part(w, &sums, bck, key, &id).await?;
+        let mut r = web::ok();
+        let h = r.headers_mut();
+        h.insert(
+            http::header::ETAG,
+            super::object::hv(&format!("\"{}\"", sums.md5_hex)).map_err(s3e)?,
+        );
+        if let Some((a, v)) = &sums.checksum
+            && let Ok(v) = HeaderValue::from_str(v)
+        {
+            h.insert(a.header(), v);
+        }
+        Ok(r)
+    }
+
+    /// UploadPartCopy: a part from (a range of) another object.
+    pub(super) async fn mpt_part_copy(
+        self: &Arc<Self>,
+        sr: &S3Req,
+        bck: &Bck,
+        key: &str,
+    ) -> Result<Resp, S3Error> {
+        let (id, loc) = self.part_location(sr, bck, key).await?;
+        let range = match sr.req.header("x-amz-copy-source-range") {
+            None => None,
+            Some(r) if r.trim().starts_with("bytes=") && r.contains('-') => Some(r.trim()),
+            Some(_) => {
+                return Err(S3Error::new(
+                    S3ErrorCode::InvalidArgument,
+                    "x-amz-copy-source-range must be bytes=first-last",
+                ));
+            }
+        };
+        let resp = self.copy_source(sr, range, |_, _| Ok(())).await?;
+        let (w, sums) = self.receive_source(resp, loc, CksumType::None).await?;
+        self.commit_part(w, &sums, bck, key, &id).await?;
+        Ok(s3::xml(xml::copy_result(
+            "CopyPartResult",
+            &sums.md5_hex,
+            &s3::iso8601(ais_core::time::now_nanos()),
+        )))
+    }
+
+    /// The upload id and the part's file location, for UploadPart(Copy).
+    async fn part_location(
+        &self,
+        sr: &S3Req,
+        bck: &Bck,
+        key: &str,
+    ) -> Result<(String, ais_fs::Location), S3Error> {
         let n: u32 =
             sr.q.get("partNumber")
                 .and_then(|n| n.parse().ok())
@@ -194,11 +248,21 @@ impl Target {
             obj_name: key.to_string(),
             hashed: false,
         };
-        let (w, sums) = self
-            .s3_receive(&mut sr.req, auth, loc, CksumType::None)
-            .await?;
+        Ok((id, loc))
+    }
+
+    /// Commits a written part with its MD5 ETag in its metadata.
+    async fn commit_part(
+        &self,
+        w: ObjWriter,
+        sums: &ais_s3::etag::PayloadSums,
+        bck: &Bck,
+        key: &str,
+        id: &str,
+    ) -> Result<(), S3Error> {
         let cname = bck.cname_obj(key);
         let etag = sums.md5_hex.clone();
+        let id = id.to_string();
         tokio::task::spawn_blocking(move || {
             let mut custom = BTreeMap::new();
             custom.insert("ETag".to_string(), etag);
@@ -210,6 +274,7 @@ impl Target {
                 },
                 None,
             )
+            .map(|_| ())
             .map_err(|e| match e {
                 // The upload was completed or aborted meanwhile.
                 ais_fs::Error::NotFound(_) => no_upload(&id),
@@ -217,19 +282,7 @@ impl Target {
             })
         })
         .await
-        .map_err(|e| s3e(join_err(e)))??;
-        let mut r = web::ok();
-        let h = r.headers_mut();
-        h.insert(
-            http::header::ETAG,
-            super::object::hv(&format!("\"{}\"", sums.md5_hex)).map_err(s3e)?,
-        );
-        if let Some((a, v)) = &sums.checksum
-            && let Ok(v) = HeaderValue::from_str(v)
-        {
-            h.insert(a.header(), v);
-        }
-        Ok(r)
+        .map_err(|e| s3e(join_err(e)))?
     }
 
     pub(super) async fn mpt_list_parts(
