@@ -3,16 +3,22 @@
 //! ```text
 //! ais show cluster | show performance | ls [ais://BUCKET] | bucket create|rm ais://B
 //! ais put FILE ais://B/OBJ | get ais://B/OBJ [FILE|-] | object rm|head ais://B/OBJ | rmo ais://B/OBJ
+//! ais put DIR ais://B[/PREFIX] --recursive | get ais://B[/PREFIX] DIR --recursive
+//! ais get ais://B/OBJ FILE --checksum | ls ais://B --paged | cp ais://SRC ais://DST [--wait]
 //! ais job show [ID] | job wait ID | job stop ID
+//! ais completion bash|zsh|fish
 //! ```
 //! The cluster is `AIS_ENDPOINT` (default `http://localhost:8080`). `--json` prints raw JSON.
 //! Errors go to stderr with a non-zero exit code.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool reports on stdout/stderr
 
+mod xfer;
+
 use ais_api::Client;
+use ais_core::wire::{LsoEnt, LsoMsg};
 use ais_core::{Bck, Provider};
 use anyhow::{Context, Result, anyhow, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -45,6 +51,12 @@ enum Cmd {
         /// Stop after this many objects (0: all).
         #[arg(long, default_value_t = 0)]
         limit: usize,
+        /// Print page by page as the cluster returns them (a header line per page).
+        #[arg(long)]
+        paged: bool,
+        /// Objects per page with `--paged` (0: the cluster's default).
+        #[arg(long, default_value_t = 0)]
+        page_size: u32,
     },
     /// Create or remove buckets.
     Bucket {
@@ -56,10 +68,56 @@ enum Cmd {
         #[command(subcommand)]
         op: ObjectOp,
     },
-    /// Upload a file as an object: `ais put FILE ais://B/OBJ`.
-    Put { file: String, dst: String },
-    /// Download an object: `ais get ais://B/OBJ [FILE|-]`.
-    Get { src: String, file: Option<String> },
+    /// Upload a file as an object: `ais put FILE ais://B/OBJ`, or a directory tree:
+    /// `ais put DIR ais://B[/PREFIX] --recursive` (object names: PREFIX + relative path).
+    Put {
+        file: String,
+        dst: String,
+        /// Upload every file under the directory FILE.
+        #[arg(long, short)]
+        recursive: bool,
+        /// Parallel uploads with `--recursive`.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Download an object: `ais get ais://B/OBJ [FILE|-]`, or all objects with a prefix:
+    /// `ais get ais://B[/PREFIX] DIR --recursive`.
+    Get {
+        src: String,
+        file: Option<String>,
+        /// Verify the received bytes against the checksum the cluster sends with them.
+        #[arg(long)]
+        checksum: bool,
+        /// Download every object with the prefix into the directory FILE.
+        #[arg(long, short)]
+        recursive: bool,
+        /// Parallel downloads with `--recursive`.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Copy a bucket (or the objects with a prefix) to another bucket, created when missing:
+    /// `ais cp ais://SRC ais://DST [--prefix P] [--wait]`.
+    Cp {
+        src: String,
+        dst: String,
+        /// Only objects whose names start with this.
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Prepend this to the names at the destination.
+        #[arg(long, default_value = "")]
+        prepend: String,
+        /// Wait for the copy job to finish.
+        #[arg(long)]
+        wait: bool,
+        /// With `--wait`: give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Print a shell completion script: `ais completion bash > /etc/bash_completion.d/ais`.
+    Completion {
+        /// bash, zsh, fish (also elvish, powershell).
+        shell: clap_complete::Shell,
+    },
     /// Remove an object.
     Rmo { obj: String },
     /// Remove a bucket.
@@ -608,8 +666,19 @@ async fn run(cli: Cli) -> Result<()> {
             prefix,
             props,
             limit,
+            paged,
+            page_size,
         } => {
             let (bck, _) = parse_uri(&b)?;
+            let cols: Vec<&str> = props
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect();
+            if paged {
+                ls_paged(&c, &bck, &prefix, &props, &cols, limit, page_size, cli.json).await?;
+                return Ok(());
+            }
             let mut ents = c
                 .list_objects_all(&bck, &prefix, &props)
                 .await
@@ -618,35 +687,9 @@ async fn run(cli: Cli) -> Result<()> {
                 ents.truncate(limit);
             }
             if cli.json {
-                let v: Vec<serde_json::Value> = ents
-                    .iter()
-                    .map(|e| serde_json::json!({"name": e.name, "size": e.size, "checksum": e.checksum, "version": e.version, "location": e.location, "atime": e.atime}))
-                    .collect();
-                print_json(&v)?;
+                print_json(&ents_json(&ents))?;
             } else {
-                let cols: Vec<&str> = props
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .collect();
-                let mut rows = vec![cols.iter().map(|c| c.to_uppercase()).collect::<Vec<_>>()];
-                for e in &ents {
-                    rows.push(
-                        cols.iter()
-                            .map(|c| match *c {
-                                "name" => e.name.clone(),
-                                "size" => human(e.size as u64),
-                                "checksum" => e.checksum.clone(),
-                                "version" => e.version.clone(),
-                                "location" => e.location.clone(),
-                                "atime" => e.atime.clone(),
-                                "custom" => e.custom.clone(),
-                                _ => String::new(),
-                            })
-                            .collect(),
-                    );
-                }
-                table(&rows);
+                table(&obj_rows(&ents, &cols));
                 println!(
                     "Listed {} object{}",
                     ents.len(),
@@ -674,8 +717,33 @@ async fn run(cli: Cli) -> Result<()> {
                 .map_err(|e| explain(e, Some(&bck)))?;
             println!("\"{}\" removed", bck.cname());
         }
-        Cmd::Put { file, dst } => {
+        Cmd::Put {
+            file,
+            dst,
+            recursive,
+            concurrency,
+        } => {
             let (bck, mut obj) = parse_uri(&dst)?;
+            let is_dir = std::path::Path::new(&file).is_dir();
+            if recursive {
+                if !is_dir {
+                    bail!("--recursive: {file:?} is not a directory");
+                }
+                return xfer::put_dir(
+                    &c,
+                    std::path::Path::new(&file),
+                    &bck,
+                    &obj,
+                    concurrency,
+                    cli.json,
+                )
+                .await;
+            }
+            if is_dir {
+                bail!(
+                    "{file:?} is a directory\nhint: `ais put {file} {dst} --recursive` uploads the tree"
+                );
+            }
             if obj.is_empty() || obj.ends_with('/') {
                 let base = std::path::Path::new(&file)
                     .file_name()
@@ -695,12 +763,37 @@ async fn run(cli: Cli) -> Result<()> {
                 human(n as u64)
             );
         }
-        Cmd::Get { src, file } => {
+        Cmd::Get {
+            src,
+            file,
+            checksum,
+            recursive,
+            concurrency,
+        } => {
+            if recursive {
+                let (bck, prefix) = parse_uri(&src)?;
+                let dir = file.as_deref().unwrap_or(".");
+                if dir == "-" {
+                    bail!("--recursive: expecting a directory, not stdout");
+                }
+                return xfer::get_dir(
+                    &c,
+                    &bck,
+                    &prefix,
+                    std::path::Path::new(dir),
+                    concurrency,
+                    checksum,
+                )
+                .await;
+            }
             let (bck, obj) = obj_uri(&src)?;
-            let (_, data) = c
+            let (attrs, data) = c
                 .get_object(&bck, &obj, None)
                 .await
                 .map_err(|e| explain(e, Some(&bck)))?;
+            if checksum {
+                xfer::verify(&attrs, &data, &bck.cname_obj(&obj))?;
+            }
             match file.as_deref() {
                 Some("-") => {
                     use std::io::Write;
@@ -801,18 +894,7 @@ async fn run(cli: Cli) -> Result<()> {
                     }
                 }
                 JobOp::Wait { id, timeout } => {
-                    let st = c
-                        .wait_job(&id, Duration::from_secs(timeout))
-                        .await
-                        .map_err(|e| explain(e, None))?;
-                    if !st.err.is_empty() || st.aborted {
-                        bail!(
-                            "job {id} ({}) {}: {}",
-                            st.kind,
-                            if st.aborted { "aborted" } else { "failed" },
-                            st.err
-                        );
-                    }
+                    let st = xfer::wait_job(&c, &id, Duration::from_secs(timeout)).await?;
                     println!("job {id} ({}) finished", st.kind);
                 }
                 JobOp::Stop { id } => {
@@ -824,12 +906,145 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Cmd::Cp {
+            src,
+            dst,
+            prefix,
+            prepend,
+            wait,
+            timeout,
+        } => {
+            let (sb, so) = parse_uri(&src)?;
+            let (db, dobj) = parse_uri(&dst)?;
+            if !so.is_empty() || !dobj.is_empty() {
+                bail!(
+                    "expecting buckets: `ais cp ais://SRC ais://DST`\nhint: select objects with `--prefix`"
+                );
+            }
+            let id = xfer::copy_bucket(&ep, &sb, &db, &prefix, &prepend).await?;
+            if !wait {
+                println!(
+                    "copying {} => {}: job {id}; `ais job wait {id}` waits for it",
+                    prefixed(&sb, &prefix),
+                    db.cname()
+                );
+                return Ok(());
+            }
+            xfer::wait_job(&c, &id, Duration::from_secs(timeout)).await?;
+            println!(
+                "copied {} => {} (job {id})",
+                prefixed(&sb, &prefix),
+                db.cname()
+            );
+        }
+        Cmd::Completion { .. } => unreachable!("handled in main"),
+    }
+    Ok(())
+}
+
+/// `ais://b` or, with a prefix, `ais://b/prefix`.
+fn prefixed(bck: &Bck, prefix: &str) -> String {
+    if prefix.is_empty() {
+        bck.cname()
+    } else {
+        bck.cname_obj(prefix)
+    }
+}
+
+/// Table rows (header first) of listed objects, one column per requested property.
+fn obj_rows(ents: &[LsoEnt], cols: &[&str]) -> Vec<Vec<String>> {
+    let mut rows = vec![cols.iter().map(|c| c.to_uppercase()).collect::<Vec<_>>()];
+    for e in ents {
+        rows.push(
+            cols.iter()
+                .map(|c| match *c {
+                    "name" => e.name.clone(),
+                    "size" => human(e.size.max(0) as u64),
+                    "checksum" => e.checksum.clone(),
+                    "version" => e.version.clone(),
+                    "location" => e.location.clone(),
+                    "atime" => e.atime.clone(),
+                    "custom" => e.custom.clone(),
+                    _ => String::new(),
+                })
+                .collect(),
+        );
+    }
+    rows
+}
+
+/// Listed objects as JSON (`ls --json`).
+fn ents_json(ents: &[LsoEnt]) -> Vec<serde_json::Value> {
+    ents.iter()
+        .map(|e| serde_json::json!({"name": e.name, "size": e.size, "checksum": e.checksum, "version": e.version, "location": e.location, "atime": e.atime}))
+        .collect()
+}
+
+/// `ais ls ais://B --paged`: prints each page as it arrives (`--json`: one JSON array per page).
+#[allow(clippy::too_many_arguments)] // the `ls` options, passed through
+async fn ls_paged(
+    c: &Client,
+    bck: &Bck,
+    prefix: &str,
+    props: &str,
+    cols: &[&str],
+    limit: usize,
+    page_size: u32,
+    json: bool,
+) -> Result<()> {
+    let mut msg = LsoMsg {
+        prefix: prefix.into(),
+        props: props.into(),
+        pagesize: i64::from(page_size),
+        ..Default::default()
+    };
+    let (mut total, mut page_no) = (0usize, 0usize);
+    loop {
+        let page = c
+            .list_objects_page(bck, &msg)
+            .await
+            .map_err(|e| explain(e, Some(bck)))?;
+        let mut ents = page.entries;
+        if ents.is_empty() && page_no > 0 {
+            break; // the cluster may end a listing with an empty page
+        }
+        page_no += 1;
+        if limit > 0 {
+            ents.truncate(limit - total);
+        }
+        total += ents.len();
+        if json {
+            println!("{}", serde_json::to_string(&ents_json(&ents))?);
+        } else {
+            println!(
+                "Page {page_no}: {} object{}",
+                ents.len(),
+                if ents.len() == 1 { "" } else { "s" }
+            );
+            table(&obj_rows(&ents, cols));
+        }
+        if page.continuation_token.is_empty() || (limit > 0 && total >= limit) {
+            break;
+        }
+        msg.uuid = page.uuid;
+        msg.continuation_token = page.continuation_token;
+    }
+    if !json {
+        println!(
+            "Listed {total} object{} in {page_no} page{}",
+            if total == 1 { "" } else { "s" },
+            if page_no == 1 { "" } else { "s" }
+        );
     }
     Ok(())
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Cmd::Completion { shell } = cli.cmd {
+        clap_complete::generate(shell, &mut Cli::command(), "ais", &mut std::io::stdout());
+        return std::process::ExitCode::SUCCESS;
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
