@@ -202,17 +202,57 @@ impl BodyWriter {
         Ok(())
     }
 
-    /// Writes what is left and checks the body (trailers of an `aws-chunked` body included).
-    pub(super) async fn finish(
-        mut self,
-        trailers: Vec<(String, String)>,
-    ) -> Result<(ObjWriter, PayloadSums), S3Error> {
-        self.flush().await?;
-        let w = self.w.take().expect("flush creates the writer");
-        let check = self.check.take().expect("payload check present");
-        let sums = check.finish(&trailers)?;
+    /// The body is complete: what is left is written (with the commit, in one blocking call).
+    pub(super) fn received(self, trailers: Vec<(String, String)>, expect: Option<u64>) -> Received {
+        Received {
+            bw: self,
+            trailers,
+            expect,
+        }
+    }
+}
+
+/// A body read to its end, its tail not yet written: see [`Received::complete`].
+pub(super) struct Received {
+    bw: BodyWriter,
+    trailers: Vec<(String, String)>,
+    expect: Option<u64>,
+}
+
+impl Received {
+    /// Blocking: writes the tail and checks the body (length, digests, checksums, trailers).
+    pub(super) fn complete(self) -> Result<(ObjWriter, PayloadSums), S3Error> {
+        let mut bw = self.bw;
+        let mut w = match bw.w.take() {
+            Some(w) => w,
+            None => ObjWriter::create(&bw.loc, bw.ty)
+                .map_err(|e| s3e(crate::err::from_fs(e, &bw.loc.obj_name)))?,
+        };
+        let mut check = bw.check.take().expect("payload check present");
+        for b in &bw.pending {
+            w.write(b)
+                .map_err(|e| s3e(crate::err::from_fs(e, &bw.loc.obj_name)))?;
+            check.update(b);
+        }
+        let sums = check.finish(&self.trailers)?;
+        if let Some(n) = self.expect
+            && n != sums.len
+        {
+            return Err(S3Error::new(
+                S3ErrorCode::IncompleteBody,
+                format!("received {} bytes, expected {n}", sums.len),
+            ));
+        }
         Ok((w, sums))
     }
+}
+
+/// What a commit stores: a received body (ETag = its MD5), or a written object with its ETag.
+// One value per request, moved once into the blocking commit: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Staged {
+    Received(Received),
+    Written(ObjWriter, String),
 }
 
 impl Target {
@@ -390,7 +430,7 @@ impl Target {
         auth: &Auth,
         loc: ais_fs::Location,
         ty: CksumType,
-    ) -> Result<(ObjWriter, PayloadSums), S3Error> {
+    ) -> Result<Received, S3Error> {
         let h = &req.headers;
         let content_md5 = match h.get("content-md5").and_then(|v| v.to_str().ok()) {
             Some(v) => Some(etag::content_md5(v)?),
@@ -450,16 +490,7 @@ impl Target {
             }
             None => Vec::new(),
         };
-        let (w, sums) = bw.finish(trailers).await?;
-        if let Some(n) = expect
-            && n != sums.len
-        {
-            return Err(S3Error::new(
-                S3ErrorCode::IncompleteBody,
-                format!("received {} bytes, expected {n}", sums.len),
-            ));
-        }
-        Ok((w, sums))
+        Ok(bw.received(trailers, expect))
     }
 
     async fn s3_put(
@@ -472,15 +503,14 @@ impl Target {
         let (ty, versioning) = self
             .with_props(bck, |p| (p.checksum.ty, p.versioning.enabled))
             .map_err(s3e)?;
-        let mut custom = metadata_from(&sr.req.headers)?;
+        let custom = metadata_from(&sr.req.headers)?;
         let cond = Conditions::from_headers(&sr.req.headers);
         let digest = ais_placement::digest(bck.uname(key).as_bytes());
         let loc = self.mps().locate_digest(bck, key, digest);
-        let (w, sums) = self.s3_receive(&mut sr.req, auth, loc.clone(), ty).await?;
-        custom.insert("ETag".into(), sums.md5_hex.clone());
-        let lom = self
+        let rcv = self.s3_receive(&mut sr.req, auth, loc.clone(), ty).await?;
+        let (lom, sums) = self
             .s3_commit(
-                w,
+                Staged::Received(rcv),
                 loc,
                 bck,
                 key,
@@ -488,9 +518,9 @@ impl Target {
                 custom,
                 versioning,
                 cond,
-                Some(sums.len),
             )
             .await?;
+        let sums = sums.expect("a received body has sums");
         let mut r = web::ok();
         let h = r.headers_mut();
         h.insert(
@@ -506,24 +536,35 @@ impl Target {
         Ok(r)
     }
 
-    /// Commits a written object under its lock, after the write conditions (`If-Match`,
-    /// `If-None-Match: *`) hold against what is stored now.
+    /// Finishes a staged object and commits it under its lock, after the write conditions
+    /// (`If-Match`, `If-None-Match: *`) hold against what is stored now — all in one blocking
+    /// call. `custom` gets the `ETag`. Returns the metadata and the sums of a received body.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn s3_commit(
         &self,
-        w: ObjWriter,
+        staged: Staged,
         loc: ais_fs::Location,
         bck: &Bck,
         key: &str,
         digest: u64,
-        custom: BTreeMap<String, String>,
+        mut custom: BTreeMap<String, String>,
         versioning: bool,
         cond: Conditions,
-        expect: Option<u64>,
-    ) -> Result<Lom, S3Error> {
+    ) -> Result<(Lom, Option<PayloadSums>), S3Error> {
         let locks = self.locks.clone();
         let cname = bck.cname_obj(key);
-        tokio::task::spawn_blocking(move || -> Result<Lom, S3Error> {
+        tokio::task::spawn_blocking(move || -> Result<(Lom, Option<PayloadSums>), S3Error> {
+            let (w, sums) = match staged {
+                Staged::Received(r) => {
+                    let (w, sums) = r.complete()?;
+                    custom.insert("ETag".into(), sums.md5_hex.clone());
+                    (w, Some(sums))
+                }
+                Staged::Written(w, etag) => {
+                    custom.insert("ETag".into(), etag);
+                    (w, None)
+                }
+            };
             let _g = Target::lock_for(&locks, digest)
                 .lock()
                 .expect("object lock");
@@ -548,16 +589,18 @@ impl Target {
             } else {
                 String::new()
             };
-            w.commit(
-                Lom {
-                    atime_ns: ais_core::time::now_nanos(),
-                    version,
-                    custom,
-                    ..Default::default()
-                },
-                expect,
-            )
-            .map_err(|e| s3e(crate::err::from_fs(e, &cname)))
+            let lom = w
+                .commit(
+                    Lom {
+                        atime_ns: ais_core::time::now_nanos(),
+                        version,
+                        custom,
+                        ..Default::default()
+                    },
+                    None,
+                )
+                .map_err(|e| s3e(crate::err::from_fs(e, &cname)))?;
+            Ok((lom, sums))
         })
         .await
         .map_err(|e| s3e(join_err(e)))?
@@ -632,13 +675,13 @@ impl Target {
         Ok(resp)
     }
 
-    /// Streams a copy source into a new work file at `loc`; returns it with the sums.
+    /// Streams a copy source into a new work file at `loc`.
     pub(super) async fn receive_source(
         &self,
         resp: reqwest::Response,
         loc: ais_fs::Location,
         ty: CksumType,
-    ) -> Result<(ObjWriter, PayloadSums), S3Error> {
+    ) -> Result<Received, S3Error> {
         use futures_util::StreamExt;
         let mut bw = BodyWriter::new(loc, ty, PayloadCheck::new(None, None, None));
         let mut stream = resp.bytes_stream();
@@ -648,7 +691,7 @@ impl Target {
             })?;
             bw.push(b).await?;
         }
-        bw.finish(Vec::new()).await
+        Ok(bw.received(Vec::new(), None))
     }
 
     async fn s3_copy(
@@ -681,7 +724,7 @@ impl Target {
                 Ok(())
             })
             .await?;
-        let mut custom = if replace {
+        let custom = if replace {
             metadata_from(&sr.req.headers)?
         } else {
             let mut m = BTreeMap::new();
@@ -694,11 +737,10 @@ impl Target {
         };
         let digest = ais_placement::digest(bck.uname(key).as_bytes());
         let loc = self.mps().locate_digest(bck, key, digest);
-        let (w, sums) = self.receive_source(resp, loc.clone(), ty).await?;
-        custom.insert("ETag".into(), sums.md5_hex.clone());
-        let lom = self
+        let rcv = self.receive_source(resp, loc.clone(), ty).await?;
+        let (lom, sums) = self
             .s3_commit(
-                w,
+                Staged::Received(rcv),
                 loc,
                 bck,
                 key,
@@ -706,9 +748,9 @@ impl Target {
                 custom,
                 versioning,
                 Conditions::default(),
-                None,
             )
             .await?;
+        let sums = sums.expect("a received body has sums");
         let mtime = s3::iso8601(lom.atime_ns);
         let mut r = s3::xml(ais_s3::xml::copy_result(
             "CopyObjectResult",

@@ -172,10 +172,10 @@ impl Target {
         key: &str,
     ) -> Result<Resp, S3Error> {
         let (id, loc) = self.part_location(sr, bck, key).await?;
-        let (w, sums) = self
+        let rcv = self
             .s3_receive(&mut sr.req, auth, loc, CksumType::None)
             .await?;
-        self.commit_part(w, &sums, bck, key, &id).await?;
+        let sums = self.commit_part(rcv, bck, key, &id).await?;
         let mut r = web::ok();
         let h = r.headers_mut();
         h.insert(
@@ -209,8 +209,8 @@ impl Target {
             }
         };
         let resp = self.copy_source(sr, range, |_, _| Ok(())).await?;
-        let (w, sums) = self.receive_source(resp, loc, CksumType::None).await?;
-        self.commit_part(w, &sums, bck, key, &id).await?;
+        let rcv = self.receive_source(resp, loc, CksumType::None).await?;
+        let sums = self.commit_part(rcv, bck, key, &id).await?;
         Ok(s3::xml(xml::copy_result(
             "CopyPartResult",
             &sums.md5_hex,
@@ -251,21 +251,21 @@ impl Target {
         Ok((id, loc))
     }
 
-    /// Commits a written part with its MD5 ETag in its metadata.
+    /// Finishes a received part and commits it with its MD5 ETag in its metadata (one
+    /// blocking call).
     async fn commit_part(
         &self,
-        w: ObjWriter,
-        sums: &ais_s3::etag::PayloadSums,
+        rcv: super::s3::Received,
         bck: &Bck,
         key: &str,
         id: &str,
-    ) -> Result<(), S3Error> {
+    ) -> Result<ais_s3::etag::PayloadSums, S3Error> {
         let cname = bck.cname_obj(key);
-        let etag = sums.md5_hex.clone();
         let id = id.to_string();
         tokio::task::spawn_blocking(move || {
+            let (w, sums) = rcv.complete()?;
             let mut custom = BTreeMap::new();
-            custom.insert("ETag".to_string(), etag);
+            custom.insert("ETag".to_string(), sums.md5_hex.clone());
             w.commit(
                 Lom {
                     atime_ns: ais_core::time::now_nanos(),
@@ -274,7 +274,7 @@ impl Target {
                 },
                 None,
             )
-            .map(|_| ())
+            .map(|_| sums)
             .map_err(|e| match e {
                 // The upload was completed or aborted meanwhile.
                 ais_fs::Error::NotFound(_) => no_upload(&id),
@@ -399,19 +399,16 @@ impl Target {
         )
         .await
         .map_err(|e| s3e(join_err(e)))??;
-        let mut custom = manifest.custom;
-        custom.insert("ETag".into(), etag.clone());
-        let lom = self
+        let (lom, _) = self
             .s3_commit(
-                w,
+                super::s3::Staged::Written(w, etag.clone()),
                 loc,
                 bck,
                 key,
                 digest,
-                custom,
+                manifest.custom,
                 versioning,
                 Conditions::default(),
-                None,
             )
             .await?;
         tokio::task::spawn_blocking(move || {
