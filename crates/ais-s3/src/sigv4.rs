@@ -198,14 +198,26 @@ impl ChunkSigner {
         chunk_sha256: &[u8; 32],
         signature_hex: &str,
     ) -> Result<(), S3Error> {
-        if self.verify {
-            let want = self.chunk_signature(chunk_sha256);
-            if !ct_eq_hex(&want, signature_hex) {
-                return Err(S3Error::new(
-                    S3ErrorCode::SignatureDoesNotMatch,
-                    "The chunk signature we calculated does not match the signature you provided.",
-                ));
-            }
+        let want = self.verify.then(|| self.chunk_signature(chunk_sha256));
+        self.check_and_advance(want, signature_hex, "chunk")
+    }
+
+    /// Compares `want` (none when not verifying) with the given signature, then advances.
+    fn check_and_advance(
+        &mut self,
+        want: Option<String>,
+        signature_hex: &str,
+        what: &str,
+    ) -> Result<(), S3Error> {
+        if let Some(want) = want
+            && !ct_eq_hex(&want, signature_hex)
+        {
+            return Err(S3Error::new(
+                S3ErrorCode::SignatureDoesNotMatch,
+                format!(
+                    "The {what} signature we calculated does not match the signature you provided."
+                ),
+            ));
         }
         self.prev = signature_hex.to_ascii_lowercase();
         Ok(())
@@ -238,17 +250,10 @@ impl ChunkSigner {
         canonical_trailers: &[u8],
         signature_hex: &str,
     ) -> Result<(), S3Error> {
-        if self.verify {
-            let want = self.trailer_signature(canonical_trailers);
-            if !ct_eq_hex(&want, signature_hex) {
-                return Err(S3Error::new(
-                    S3ErrorCode::SignatureDoesNotMatch,
-                    "The trailer signature we calculated does not match the signature you provided.",
-                ));
-            }
-        }
-        self.prev = signature_hex.to_ascii_lowercase();
-        Ok(())
+        let want = self
+            .verify
+            .then(|| self.trailer_signature(canonical_trailers));
+        self.check_and_advance(want, signature_hex, "trailer")
     }
 }
 

@@ -435,3 +435,47 @@ pub fn count_files(dir: &Path) -> usize {
         })
         .unwrap_or(0)
 }
+
+/// Runs the pytest suite in `tests/e2e/<dir>` with the venv's Python (`AIS_PYTHON`, set by
+/// `cargo xtask test`; the venv's `bin` is put first on `PATH` so its CLIs are found) and the
+/// extra environment `envs`. Fails the calling test unless pytest passes, ran tests and
+/// skipped none.
+pub fn run_pytest(dir: &str, envs: &[(&str, &str)]) {
+    let python = std::env::var("AIS_PYTHON").unwrap_or_else(|_| {
+        panic!("AIS_PYTHON is not set: run the tests with `cargo xtask test` (it creates the Python venv with the pinned clients)")
+    });
+    assert!(
+        Path::new(&python).exists(),
+        "AIS_PYTHON={python} does not exist"
+    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let bin = Path::new(&python)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new(&python)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=short"])
+        .arg(&dir)
+        .envs(envs.iter().copied())
+        .env("PATH", path)
+        .current_dir(&dir)
+        .output()
+        .expect("run pytest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "pytest suite {} failed:\n{stdout}\n{stderr}",
+        dir.display()
+    );
+    assert!(stdout.contains("passed"), "pytest ran no tests:\n{stdout}");
+    assert!(
+        !stdout.contains("skipped"),
+        "some tests were skipped:\n{stdout}"
+    );
+}

@@ -521,17 +521,7 @@ impl Target {
             )
             .await?;
         let sums = sums.expect("a received body has sums");
-        let mut r = web::ok();
-        let h = r.headers_mut();
-        h.insert(
-            http::header::ETAG,
-            hv(&format!("\"{}\"", sums.md5_hex)).map_err(s3e)?,
-        );
-        if let Some((a, v)) = &sums.checksum
-            && let Ok(v) = HeaderValue::from_str(v)
-        {
-            h.insert(a.header(), v);
-        }
+        let mut r = put_reply(&sums)?;
         r.extensions_mut().insert(Stored(lom.size));
         Ok(r)
     }
@@ -760,6 +750,22 @@ impl Target {
         r.extensions_mut().insert(Stored(lom.size));
         Ok(r)
     }
+}
+
+/// The reply to a PUT of an object or part: its `ETag` and the `x-amz-checksum-*` checked.
+pub(super) fn put_reply(sums: &PayloadSums) -> Result<Resp, S3Error> {
+    let mut r = web::ok();
+    let h = r.headers_mut();
+    h.insert(
+        http::header::ETAG,
+        hv(&format!("\"{}\"", sums.md5_hex)).map_err(s3e)?,
+    );
+    if let Some((a, v)) = &sums.checksum
+        && let Ok(v) = HeaderValue::from_str(v)
+    {
+        h.insert(a.header(), v);
+    }
+    Ok(r)
 }
 
 /// `x-amz-copy-source-if-*` as conditions on the source.

@@ -16,7 +16,7 @@ use ais_s3::cond::Conditions;
 use ais_s3::sigv4::Auth;
 use ais_s3::xml::{self, PartEntry};
 use ais_s3::{S3Error, S3ErrorCode};
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -176,18 +176,7 @@ impl Target {
             .s3_receive(&mut sr.req, auth, loc, CksumType::None)
             .await?;
         let sums = self.commit_part(rcv, bck, key, &id).await?;
-        let mut r = web::ok();
-        let h = r.headers_mut();
-        h.insert(
-            http::header::ETAG,
-            super::object::hv(&format!("\"{}\"", sums.md5_hex)).map_err(s3e)?,
-        );
-        if let Some((a, v)) = &sums.checksum
-            && let Ok(v) = HeaderValue::from_str(v)
-        {
-            h.insert(a.header(), v);
-        }
-        Ok(r)
+        super::s3::put_reply(&sums)
     }
 
     /// UploadPartCopy: a part from (a range of) another object.
