@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 pub const CT_OBJ: &str = "%ob";
 /// Content-type directory of work (temporary) files.
 pub const CT_WORK: &str = "%wk";
+/// Content-type directory of mirror copies (n-way mirroring): a copy of an object has the
+/// same relative path as the object itself, under this directory of another mountpath.
+pub const CT_COPY: &str = "%cp";
 /// Content-type directory of S3 multipart uploads in progress (one subdirectory each).
 pub const CT_UPLOADS: &str = "%mp";
 
@@ -131,6 +134,38 @@ impl Mountpaths {
             obj_name: obj.to_string(),
             hashed,
         }
+    }
+
+    /// Where the mirror copies of an object go: the `n - 1` mountpaths that follow its own in
+    /// HRW order (fewer when there are not enough mountpaths), each under [`CT_COPY`].
+    pub fn copy_locations(&self, bck: &Bck, obj: &str, d: u64, n: usize) -> Vec<Location> {
+        if n <= 1 {
+            return Vec::new();
+        }
+        let digests: Vec<u64> = self.mps.iter().map(|m| m.digest).collect();
+        let hashed = needs_hashed_name(obj);
+        ais_placement::hrw_sorted(d, &digests)
+            .into_iter()
+            .skip(1)
+            .take(n - 1)
+            .map(|i| {
+                let mp = &self.mps[i];
+                let bck_dir = bucket_dir(&mp.path, bck);
+                let mut fqn = bck_dir.join(CT_COPY);
+                if hashed {
+                    fqn.push(hashed_name(obj));
+                } else {
+                    fqn.push(obj);
+                }
+                Location {
+                    mountpath: mp.path.clone(),
+                    bck_dir,
+                    fqn,
+                    obj_name: obj.to_string(),
+                    hashed,
+                }
+            })
+            .collect()
     }
 
     /// The object directory (`%ob`) of `bck` on every mountpath.

@@ -128,6 +128,7 @@ impl Target {
         let mps = self.mps();
         let locks = self.locks.clone();
         let bck = dr.bck;
+        let n_copies = self.with_props(&bck, super::mirror::copies_of)?;
         let res = tokio::task::spawn_blocking(move || {
             let mut res = BatchResult::default();
             for n in names {
@@ -143,7 +144,9 @@ impl Target {
                 let cname = bck.cname_obj(&n);
                 let _g = Target::lock_for(&locks, d).lock().expect("object lock");
                 let size = std::fs::metadata(&loc.fqn).map(|m| m.len()).unwrap_or(0);
-                match ais_fs::delete_object(&loc, &cname) {
+                let deleted = ais_fs::delete_object(&loc, &cname);
+                super::mirror::remove_copies(&mps.copy_locations(&bck, &n, d, n_copies), &cname);
+                match deleted {
                     Ok(()) => {
                         res.objs += 1;
                         res.bytes += size as i64;

@@ -3,6 +3,7 @@
 
 mod copy;
 mod list;
+mod mirror;
 mod mp;
 mod object;
 mod reb;
@@ -199,6 +200,15 @@ impl Target {
         }
         let Some(old) = inst.old_bmd else { return };
         let now = self.bmd();
+        for bck in now.list(None) {
+            let (Some(was), Some(is)) = (old.get(&bck), now.get(&bck)) else {
+                continue;
+            };
+            let n = mirror::copies_of(is);
+            if mirror::copies_of(was) != n {
+                self.start_make_n_copies(bck, n);
+            }
+        }
         for bck in old.list(None).into_iter().filter(|b| now.get(b).is_none()) {
             let mps = self.mps();
             let name = bck.cname();

@@ -261,56 +261,84 @@ impl Target {
         };
         let cname = bck.cname_obj(obj);
         let range_hdr = req.header("range").map(str::to_string);
+        let n = self.with_props(bck, super::mirror::copies_of)?;
+        let d = ais_placement::digest(bck.uname(obj).as_bytes());
+        let copies = self.copy_locations(bck, obj, d, n);
+        let locks = self.locks.clone();
         let r = tokio::task::spawn_blocking(move || -> Result<Opened, ais_fs::Error> {
-            let (loc, lom) = super::mp::load_anywhere(loc, alts, &cname)?;
-            let mut f = std::fs::File::open(&loc.fqn).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => ais_fs::Error::NotFound(cname.clone()),
-                _ => ais_fs::Error::Io(cname.clone(), e),
-            })?;
-            let md = f
-                .metadata()
-                .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
-            let len = md.len();
-            let mtime = md
-                .modified()
-                .map(ais_core::time::unix_nanos)
-                .unwrap_or(lom.atime_ns);
-            if len != lom.size {
-                return Err(ais_fs::Error::CorruptMeta(
-                    cname,
-                    "size differs from stored metadata",
-                ));
-            }
-            if validate {
-                verify_file(&mut f, &lom, &cname)?;
-            }
-            let range = match &range_hdr {
-                None => Ok((0, len)),
-                Some(h) => parse_range(h, len),
-            };
-            let Ok((start, n)) = range else {
-                return Ok((lom, mtime, range, GetBody::Inline(Vec::new())));
-            };
-            if start > 0 {
-                f.seek(SeekFrom::Start(start))
+            let main = loc.clone();
+            let attempt = |loc: ais_fs::Location,
+                           alts: Vec<ais_fs::Location>|
+             -> Result<Opened, ais_fs::Error> {
+                let (loc, lom) = super::mp::load_anywhere(loc, alts, &cname)?;
+                let mut f = std::fs::File::open(&loc.fqn).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => ais_fs::Error::NotFound(cname.clone()),
+                    _ => ais_fs::Error::Io(cname.clone(), e),
+                })?;
+                let md = f
+                    .metadata()
                     .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
-            }
-            if n <= GET_INLINE_BYTES {
-                // Read straight into uninitialized capacity: no zero-fill of the buffer.
-                let mut buf = Vec::with_capacity(n as usize);
-                (&mut f)
-                    .take(n)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
-                if buf.len() as u64 != n {
+                let len = md.len();
+                let mtime = md
+                    .modified()
+                    .map(ais_core::time::unix_nanos)
+                    .unwrap_or(lom.atime_ns);
+                if len != lom.size {
                     return Err(ais_fs::Error::CorruptMeta(
-                        cname,
-                        "object shorter than its metadata",
+                        cname.clone(),
+                        "size differs from stored metadata",
                     ));
                 }
-                Ok((lom, mtime, range, GetBody::Inline(buf)))
-            } else {
-                Ok((lom, mtime, range, GetBody::Stream(f)))
+                if validate {
+                    verify_file(&mut f, &lom, &cname)?;
+                }
+                let range = match &range_hdr {
+                    None => Ok((0, len)),
+                    Some(h) => parse_range(h, len),
+                };
+                let Ok((start, n)) = range else {
+                    return Ok((lom, mtime, range, GetBody::Inline(Vec::new())));
+                };
+                if start > 0 {
+                    f.seek(SeekFrom::Start(start))
+                        .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
+                }
+                if n <= GET_INLINE_BYTES {
+                    // Read straight into uninitialized capacity: no zero-fill of the buffer.
+                    let mut buf = Vec::with_capacity(n as usize);
+                    (&mut f)
+                        .take(n)
+                        .read_to_end(&mut buf)
+                        .map_err(|e| ais_fs::Error::Io(cname.clone(), e))?;
+                    if buf.len() as u64 != n {
+                        return Err(ais_fs::Error::CorruptMeta(
+                            cname.clone(),
+                            "object shorter than its metadata",
+                        ));
+                    }
+                    Ok((lom, mtime, range, GetBody::Inline(buf)))
+                } else {
+                    Ok((lom, mtime, range, GetBody::Stream(f)))
+                }
+            };
+            match attempt(loc, alts.clone()) {
+                // Lost or damaged: restore from a mirror copy (under the object lock), retry.
+                Err(
+                    e @ (ais_fs::Error::NotFound(_)
+                    | ais_fs::Error::CorruptMeta(..)
+                    | ais_fs::Error::Checksum(_)),
+                ) if !copies.is_empty() => {
+                    let restored = {
+                        let _g = Target::lock_for(&locks, d).lock().expect("object lock");
+                        super::mirror::restore(&main, &copies, &cname)
+                    };
+                    if restored {
+                        attempt(main, alts)
+                    } else {
+                        Err(e)
+                    }
+                }
+                r => r,
             }
         })
         .await
@@ -457,7 +485,14 @@ impl Target {
             );
         }
         if has("copies") {
-            h.insert(hdr::MIRROR_COPIES, HeaderValue::from_static("1"));
+            let n = self.with_props(bck, super::mirror::copies_of)?;
+            let d = ais_placement::digest(bck.uname(obj).as_bytes());
+            let present = 1 + self
+                .copy_locations(bck, obj, d, n)
+                .iter()
+                .filter(|c| c.fqn.exists())
+                .count();
+            h.insert(hdr::MIRROR_COPIES, hv(&present.to_string())?);
         }
         if want.contains_key("last-modified") || want.contains_key("etag") {
             etag_headers(h, &lom, mtime)?;
@@ -482,7 +517,13 @@ impl Target {
         obj: String,
     ) -> Result<Resp, Error> {
         self.check_redirected(req)?;
-        let (ty, versioning) = self.with_props(&bck, |p| (p.checksum.ty, p.versioning.enabled))?;
+        let (ty, versioning, n) = self.with_props(&bck, |p| {
+            (
+                p.checksum.ty,
+                p.versioning.enabled,
+                super::mirror::copies_of(p),
+            )
+        })?;
         ais_core::name::validate_obj_name(&obj, false)?;
         for q in ["object_to", "append_type", "uploadId", "archpath"] {
             if !req.q(q).is_empty() {
@@ -518,6 +559,7 @@ impl Target {
             .await?;
         let locks = self.locks.clone();
         let cname = bck.cname_obj(&obj);
+        let copies = self.copy_locations(&bck, &obj, digest, n);
         let lom = tokio::task::spawn_blocking(move || -> Result<Lom, ais_fs::Error> {
             let w = streamed.into_writer()?;
             let _g = Target::lock_for(&locks, digest)
@@ -531,7 +573,7 @@ impl Target {
             } else {
                 String::new()
             };
-            w.commit(
+            let lom = w.commit(
                 Lom {
                     atime_ns: atime,
                     version,
@@ -539,7 +581,9 @@ impl Target {
                     ..Default::default()
                 },
                 expect_size,
-            )
+            )?;
+            super::mirror::write_copies(&loc, &copies, &cname)?;
+            Ok(lom)
         })
         .await
         .map_err(join_err)?
@@ -621,11 +665,15 @@ impl Target {
         let loc = self.mps().locate_digest(&bck, &obj, digest);
         let cname = bck.cname_obj(&obj);
         let locks = self.locks.clone();
+        let n = self.with_props(&bck, super::mirror::copies_of)?;
+        let copies = self.copy_locations(&bck, &obj, digest, n);
         tokio::task::spawn_blocking(move || {
             let _g = Target::lock_for(&locks, digest)
                 .lock()
                 .expect("object lock");
-            ais_fs::delete_object(&loc, &cname)
+            let r = ais_fs::delete_object(&loc, &cname);
+            super::mirror::remove_copies(&copies, &cname);
+            r
         })
         .await
         .map_err(join_err)?

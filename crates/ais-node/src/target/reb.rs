@@ -232,12 +232,18 @@ impl Target {
         let locks = self.locks.clone();
         let version = lom.version.clone();
         let size = lom.size;
+        let n = self.with_props(bck, super::mirror::copies_of)?;
+        let copies = self.copy_locations(bck, name, digest, n);
         tokio::task::spawn_blocking(move || {
             let _g = Target::lock_for(&locks, digest)
                 .lock()
                 .expect("object lock");
             match ais_fs::load_lom(&loc.fqn, &cname) {
-                Ok(now) if now.version == version => ais_fs::delete_object(&loc, &cname),
+                Ok(now) if now.version == version => {
+                    let r = ais_fs::delete_object(&loc, &cname);
+                    super::mirror::remove_copies(&copies, &cname);
+                    r
+                }
                 _ => Ok(()),
             }
         })
@@ -274,6 +280,7 @@ impl Target {
         let ty = props.checksum.ty;
         let streamed = self.stream_body(body, &loc, ty, verify, &cname).await?;
         let locks = self.locks.clone();
+        let copies = self.copy_locations(&bck, &obj, digest, super::mirror::copies_of(&props));
         let stored = tokio::task::spawn_blocking(move || -> Result<u64, ais_fs::Error> {
             let w = streamed.into_writer()?;
             let _g = Target::lock_for(&locks, digest)
@@ -293,6 +300,7 @@ impl Target {
                 },
                 None,
             )?;
+            super::mirror::write_copies(&loc, &copies, &cname)?;
             Ok(lom.size)
         })
         .await

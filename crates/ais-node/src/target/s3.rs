@@ -405,11 +405,17 @@ impl Target {
         let loc = self.mps().locate_digest(bck, key, digest);
         let cname = bck.cname_obj(key);
         let locks = self.locks.clone();
+        let n = self
+            .with_props(bck, super::mirror::copies_of)
+            .map_err(s3e)?;
+        let copies = self.copy_locations(bck, key, digest, n);
         let r = tokio::task::spawn_blocking(move || {
             let _g = Target::lock_for(&locks, digest)
                 .lock()
                 .expect("object lock");
-            ais_fs::delete_object(&loc, &cname)
+            let r = ais_fs::delete_object(&loc, &cname);
+            super::mirror::remove_copies(&copies, &cname);
+            r
         })
         .await
         .map_err(|e| s3e(join_err(e)))?;
@@ -543,6 +549,10 @@ impl Target {
     ) -> Result<(Lom, Option<PayloadSums>), S3Error> {
         let locks = self.locks.clone();
         let cname = bck.cname_obj(key);
+        let n = self
+            .with_props(bck, super::mirror::copies_of)
+            .map_err(s3e)?;
+        let copies = self.copy_locations(bck, key, digest, n);
         tokio::task::spawn_blocking(move || -> Result<(Lom, Option<PayloadSums>), S3Error> {
             let (w, sums) = match staged {
                 Staged::Received(r) => {
@@ -589,6 +599,8 @@ impl Target {
                     },
                     None,
                 )
+                .map_err(|e| s3e(crate::err::from_fs(e, &cname)))?;
+            super::mirror::write_copies(&loc, &copies, &cname)
                 .map_err(|e| s3e(crate::err::from_fs(e, &cname)))?;
             Ok((lom, sums))
         })

@@ -8,6 +8,7 @@ mod errors;
 mod jobs;
 mod membership;
 mod metrics;
+mod mirror;
 mod objects;
 mod python_sdk;
 mod rebalance;

@@ -1,0 +1,141 @@
+//! N-way mirroring on the shared cluster (3 targets × 2 mountpaths): with `mirror.copies=2`
+//! every object has a copy on its target's other mountpath; bytes flipped in, or deletion of,
+//! the object's file are healed from the copy on GET (never served wrong); changing the copy
+//! count removes and re-creates copies in the background; DELETE removes both.
+
+use ais_api::Client;
+use ais_core::{Bck, Provider};
+use ais_e2e::{bucket_name, count_files, data, shared, wait_for};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const N: usize = 120;
+
+fn obj(i: usize) -> String {
+    format!("m{}/obj-{i:04}", i % 5)
+}
+
+fn size(i: usize) -> usize {
+    1 + (i * 977) % 40_000
+}
+
+async fn set_props(ep: &str, bck: &Bck, value: serde_json::Value) {
+    let r = reqwest::Client::new()
+        .patch(format!("{ep}/v1/buckets/{}?provider=ais", bck.name))
+        .json(&serde_json::json!({"action": "set-bprops", "name": "", "value": value}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+}
+
+/// Files under `<mountpath>/@ais/<bucket>/<ct>` on every mountpath of the cluster.
+fn files(bck: &Bck, ct: &str) -> usize {
+    shared()
+        .mountpaths()
+        .iter()
+        .map(|mp| count_files(&mp.join("@ais").join(&bck.name).join(ct)))
+        .sum()
+}
+
+/// The object's own file (under `%ob`), wherever its target and mountpath are.
+fn main_file(bck: &Bck, name: &str) -> PathBuf {
+    shared()
+        .mountpaths()
+        .iter()
+        .map(|mp| mp.join("@ais").join(&bck.name).join("%ob").join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("{name}: no object file"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mirror_heals_and_follows_copies() {
+    let ep = shared().endpoint.clone();
+    let c = Client::new(&ep).unwrap();
+    let bck = Bck::new(&bucket_name("mirror"), Provider::Ais).unwrap();
+    c.create_bucket(&bck).await.unwrap();
+    set_props(
+        &ep,
+        &bck,
+        serde_json::json!({"mirror": {"enabled": true, "copies": 2},
+                           "checksum": {"validate_warm_get": true}}),
+    )
+    .await;
+    ais_e2e::put_many(&c, &bck, N, obj, size).await;
+    assert_eq!(files(&bck, "%ob"), N);
+    assert_eq!(
+        files(&bck, "%cp"),
+        N,
+        "one copy per object, written with the PUT"
+    );
+    let h = reqwest::Client::new()
+        .head(format!(
+            "{ep}/v1/objects/{}/{}?props=copies",
+            bck.name,
+            obj(3)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h.headers()[ais_core::wire::hdr::MIRROR_COPIES], "2");
+
+    // Damage: flip bytes in some objects' files, delete others'.
+    let damaged: Vec<usize> = (0..N).step_by(6).collect();
+    for (k, &i) in damaged.iter().enumerate() {
+        let p = main_file(&bck, &obj(i));
+        if k % 2 == 0 {
+            let mut b = std::fs::read(&p).unwrap();
+            let mid = b.len() / 2;
+            b[mid] ^= 0x5a;
+            std::fs::write(&p, b).unwrap();
+        } else {
+            std::fs::remove_file(&p).unwrap();
+        }
+    }
+    // Every GET returns the right bytes; the damaged files are repaired.
+    for i in 0..N {
+        let (_, b) = c
+            .get_object(&bck, &obj(i), None)
+            .await
+            .unwrap_or_else(|e| panic!("GET {}: {e}", obj(i)));
+        assert!(
+            b[..] == data(i as u64, size(i))[..],
+            "{}: wrong bytes",
+            obj(i)
+        );
+    }
+    for &i in &damaged {
+        let on_disk = std::fs::read(main_file(&bck, &obj(i))).unwrap();
+        assert!(
+            on_disk == data(i as u64, size(i)),
+            "{} not repaired",
+            obj(i)
+        );
+    }
+    assert_eq!(files(&bck, "%ob"), N);
+    assert_eq!(files(&bck, "%cp"), N);
+
+    // Fewer copies: the copies go away in the background; more: they come back.
+    set_props(&ep, &bck, serde_json::json!({"mirror": {"copies": 1}})).await;
+    wait_for(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async { (files(&bck, "%cp") == 0).then_some(()) },
+    )
+    .await
+    .expect("copies removed after copies=1");
+    set_props(&ep, &bck, serde_json::json!({"mirror": {"copies": 2}})).await;
+    wait_for(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async { (files(&bck, "%cp") == N).then_some(()) },
+    )
+    .await
+    .expect("copies re-created after copies=2");
+
+    // DELETE removes the object and its copy.
+    c.delete_object(&bck, &obj(0)).await.unwrap();
+    assert_eq!(files(&bck, "%ob"), N - 1);
+    assert_eq!(files(&bck, "%cp"), N - 1);
+    c.destroy_bucket(&bck).await.unwrap();
+}
