@@ -11,6 +11,9 @@ pub const CT_WORK: &str = "%wk";
 /// Content-type directory of mirror copies (n-way mirroring): a copy of an object has the
 /// same relative path as the object itself, under this directory of another mountpath.
 pub const CT_COPY: &str = "%cp";
+/// Content-type directory of erasure-coded slices and replicas kept for other targets'
+/// objects (same relative path as the object).
+pub const CT_EC: &str = "%ec";
 /// Content-type directory of S3 multipart uploads in progress (one subdirectory each).
 pub const CT_UPLOADS: &str = "%mp";
 

@@ -34,8 +34,8 @@ mod walk;
 mod write;
 
 pub use layout::{
-    CT_COPY, CT_OBJ, CT_UPLOADS, CT_WORK, HASHED_NAME_PREFIX, Location, Mountpath, Mountpaths,
-    bucket_dir, hashed_name, needs_hashed_name,
+    CT_COPY, CT_EC, CT_OBJ, CT_UPLOADS, CT_WORK, HASHED_NAME_PREFIX, Location, Mountpath,
+    Mountpaths, bucket_dir, hashed_name, needs_hashed_name,
 };
 pub use lom::{LOM_XATTR, Lom};
 pub use walk::{WalkEntry, walk_bucket};

@@ -111,8 +111,24 @@ impl Bprops {
             set(&mut self.mirror.copies, m.copies);
             set(&mut self.mirror.burst_buffer, m.burst_buffer);
         }
+        if let Some(e) = &u.ec {
+            set(&mut self.ec.enabled, e.enabled);
+            set(&mut self.ec.data_slices, e.data_slices);
+            set(&mut self.ec.parity_slices, e.parity_slices);
+            set(&mut self.ec.objsize_limit, e.objsize_limit);
+        }
         if let Some(a) = u.access {
             self.access = a;
+        }
+        if self.ec.enabled
+            && (!(1..=32).contains(&self.ec.data_slices)
+                || !(1..=32).contains(&self.ec.parity_slices)
+                || self.ec.objsize_limit < 0)
+        {
+            return Err(ais_core::Error::bad_request(format!(
+                "invalid ec: data_slices {} and parity_slices {} must be 1..32, objsize_limit {} >= 0",
+                self.ec.data_slices, self.ec.parity_slices, self.ec.objsize_limit
+            )));
         }
         if !(1..=32).contains(&self.mirror.copies) {
             return Err(ais_core::Error::bad_request(format!(
@@ -143,6 +159,9 @@ pub struct BpropsToSet {
     /// Mirror changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mirror: Option<MirrorToSet>,
+    /// Erasure-coding changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ec: Option<EcToSet>,
     /// Access bits.
     #[serde(skip_serializing_if = "Option::is_none", with = "opt_str_int")]
     pub access: Option<u64>,
@@ -197,6 +216,24 @@ pub struct MirrorToSet {
     /// See [`MirrorConf`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub burst_buffer: Option<i64>,
+}
+
+/// Erasure-coding fields of [`BpropsToSet`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct EcToSet {
+    /// See [`EcConf`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// See [`EcConf`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_slices: Option<i64>,
+    /// See [`EcConf`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parity_slices: Option<i64>,
+    /// See [`EcConf`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objsize_limit: Option<i64>,
 }
 
 mod opt_str_int {

@@ -19,7 +19,7 @@ mod smap;
 
 pub use bmd::Bmd;
 pub use bprops::{
-    ACCESS_ALL, Bprops, BpropsToSet, CksumToSet, MirrorToSet, VersioningToSet, WritePolicy,
+    ACCESS_ALL, Bprops, BpropsToSet, CksumToSet, EcToSet, MirrorToSet, VersioningToSet, WritePolicy,
 };
 pub use smap::{NetInfo, NodeRole, Smap, Snode, snode_flag};
 

@@ -129,6 +129,19 @@ impl Target {
         let locks = self.locks.clone();
         let bck = dr.bck;
         let n_copies = self.with_props(&bck, super::mirror::copies_of)?;
+        // EC buckets: the other targets drop their slices of every listed name.
+        if self.with_props(&bck, super::ec::ec_of)?.is_some() {
+            let smap = self.smap();
+            for n in &names {
+                let d = ais_placement::digest(bck.uname(n).as_bytes());
+                if smap
+                    .hrw_target_digest(d)
+                    .is_ok_and(|t| t.daemon_id == self.ctl.me.daemon_id)
+                {
+                    self.ec_delete_later(bck.clone(), n.clone());
+                }
+            }
+        }
         let res = tokio::task::spawn_blocking(move || {
             let mut res = BatchResult::default();
             for n in names {

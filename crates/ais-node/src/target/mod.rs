@@ -2,6 +2,7 @@
 //! deletes, and metadata received from the primary.
 
 mod copy;
+mod ec;
 mod list;
 mod mirror;
 mod mp;
@@ -206,7 +207,14 @@ impl Target {
             };
             let n = mirror::copies_of(is);
             if mirror::copies_of(was) != n {
-                self.start_make_n_copies(bck, n);
+                self.start_make_n_copies(bck.clone(), n);
+            }
+            let ec_now = ec::ec_of(is);
+            if ec_now.is_some()
+                && ec_now != ec::ec_of(was)
+                && let Some(me) = self.weak.upgrade()
+            {
+                me.start_ec_encode_all(bck);
             }
         }
         for bck in old.list(None).into_iter().filter(|b| now.get(b).is_none()) {
@@ -452,6 +460,17 @@ impl Handler for Target {
                     }
                     (&Method::POST, "delete") => self.batch_delete(&mut req).await,
                     (&Method::POST, "s3-uploads") => self.list_uploads(&mut req).await,
+                    (_, "ec") => {
+                        let bname = req.items.get(2).map_or("", String::as_str);
+                        let bck = common::req_bck(&req, bname)?;
+                        let obj = common::obj_name(&req, 3);
+                        match req.method {
+                            Method::PUT => self.ec_put_slice(&mut req, bck, obj).await,
+                            Method::GET => self.ec_get_slice(bck, obj).await,
+                            Method::DELETE => self.ec_delete_slice(bck, obj).await,
+                            _ => Err(method_not_allowed(&req)),
+                        }
+                    }
                     (&Method::POST, "summary") => self.summary(&mut req).await,
                     (&Method::PUT, "recv") | (&Method::GET, "gfn") | (&Method::HEAD, "gfn") => {
                         let bname = req.items.get(2).map_or("", String::as_str);

@@ -214,7 +214,40 @@ impl Target {
         obj: &str,
     ) -> Result<Resp, Error> {
         let r = self.get_obj_local(req, bck, obj).await;
-        self.or_neighbors(r, req, bck, obj).await
+        let r = self.or_neighbors(r, req, bck, obj).await;
+        self.or_rebuilt(r, bck, obj, || self.get_obj_local(req, bck, obj))
+            .await
+    }
+
+    /// A miss or damage that neither the neighbors nor mirror copies could help: rebuilds the
+    /// object from its erasure-coded slices (EC buckets) and tries once more.
+    pub(super) async fn or_rebuilt<F, Fut>(
+        self: &Arc<Self>,
+        r: Result<Resp, Error>,
+        bck: &Bck,
+        obj: &str,
+        again: F,
+    ) -> Result<Resp, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Resp, Error>>,
+    {
+        match r {
+            Err(e)
+                if (e.kind() == ErrKind::NotFound || e.msg.contains("corrupt"))
+                    && self.with_props(bck, super::ec::ec_of)?.is_some() =>
+            {
+                match self.ec_restore(bck, obj).await {
+                    Ok(true) => again().await,
+                    Ok(false) => Err(e),
+                    Err(re) => {
+                        tracing::warn!(obj = %bck.cname_obj(obj), err = %re, "EC rebuild failed");
+                        Err(e)
+                    }
+                }
+            }
+            r => r,
+        }
     }
 
     /// A local miss while objects may be moving (rebalance) is asked of the other targets; if
@@ -400,7 +433,9 @@ impl Target {
         obj: &str,
     ) -> Result<Resp, Error> {
         let r = self.head_obj_local(req, bck, obj).await;
-        self.or_neighbors(r, req, bck, obj).await
+        let r = self.or_neighbors(r, req, bck, obj).await;
+        self.or_rebuilt(r, bck, obj, || self.head_obj_local(req, bck, obj))
+            .await
     }
 
     pub(super) async fn head_obj_local(
@@ -588,6 +623,9 @@ impl Target {
         .await
         .map_err(join_err)?
         .map_err(|e| self.fs_err(e))?;
+        if self.with_props(&bck, super::ec::ec_of)?.is_some() {
+            self.ec_encode_later(bck, obj);
+        }
         let mut r = web::ok();
         attr_headers(r.headers_mut(), &lom)?;
         r.extensions_mut().insert(Stored(lom.size));
@@ -678,6 +716,9 @@ impl Target {
         .await
         .map_err(join_err)?
         .map_err(|e| self.fs_err(e))?;
+        if self.with_props(&bck, super::ec::ec_of)?.is_some() {
+            self.ec_delete_later(bck, obj);
+        }
         Ok(web::ok())
     }
 

@@ -422,6 +422,13 @@ impl Target {
         match r {
             // S3 deletes are idempotent: a missing key is not an error.
             Ok(()) | Err(ais_fs::Error::NotFound(_)) => {
+                if self
+                    .with_props(bck, super::ec::ec_of)
+                    .map_err(s3e)?
+                    .is_some()
+                {
+                    self.ec_delete_later(bck.clone(), key.to_string());
+                }
                 Ok(web::status(web::ok(), StatusCode::NO_CONTENT))
             }
             Err(e) => Err(s3e(self.fs_err(e))),
@@ -537,7 +544,7 @@ impl Target {
     /// call. `custom` gets the `ETag`. Returns the metadata and the sums of a received body.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn s3_commit(
-        &self,
+        self: &Arc<Self>,
         staged: Staged,
         loc: ais_fs::Location,
         bck: &Bck,
@@ -553,59 +560,68 @@ impl Target {
             .with_props(bck, super::mirror::copies_of)
             .map_err(s3e)?;
         let copies = self.copy_locations(bck, key, digest, n);
-        tokio::task::spawn_blocking(move || -> Result<(Lom, Option<PayloadSums>), S3Error> {
-            let (w, sums) = match staged {
-                Staged::Received(r) => {
-                    let (w, sums) = r.complete()?;
-                    custom.insert("ETag".into(), sums.md5_hex.clone());
-                    (w, Some(sums))
-                }
-                Staged::Written(w, etag) => {
-                    custom.insert("ETag".into(), etag);
-                    (w, None)
-                }
-            };
-            let _g = Target::lock_for(&locks, digest)
-                .lock()
-                .expect("object lock");
-            let old = ais_fs::load_lom(&loc.fqn, &cname).ok();
-            if cond.any() {
-                match &old {
-                    Some(o) => {
-                        let mt = std::fs::metadata(&loc.fqn)
-                            .and_then(|m| m.modified())
-                            .unwrap_or(std::time::UNIX_EPOCH);
-                        let et = super::object::etag_value(o, ais_core::time::unix_nanos(mt));
-                        cond.check(et.as_deref(), mt, false)?;
+        let res =
+            tokio::task::spawn_blocking(move || -> Result<(Lom, Option<PayloadSums>), S3Error> {
+                let (w, sums) = match staged {
+                    Staged::Received(r) => {
+                        let (w, sums) = r.complete()?;
+                        custom.insert("ETag".into(), sums.md5_hex.clone());
+                        (w, Some(sums))
                     }
-                    None => cond.check_absent()?,
+                    Staged::Written(w, etag) => {
+                        custom.insert("ETag".into(), etag);
+                        (w, None)
+                    }
+                };
+                let _g = Target::lock_for(&locks, digest)
+                    .lock()
+                    .expect("object lock");
+                let old = ais_fs::load_lom(&loc.fqn, &cname).ok();
+                if cond.any() {
+                    match &old {
+                        Some(o) => {
+                            let mt = std::fs::metadata(&loc.fqn)
+                                .and_then(|m| m.modified())
+                                .unwrap_or(std::time::UNIX_EPOCH);
+                            let et = super::object::etag_value(o, ais_core::time::unix_nanos(mt));
+                            cond.check(et.as_deref(), mt, false)?;
+                        }
+                        None => cond.check_absent()?,
+                    }
                 }
-            }
-            let version = if versioning {
-                match &old {
-                    Some(o) => (o.version.parse::<u64>().unwrap_or(0) + 1).to_string(),
-                    None => "1".to_string(),
-                }
-            } else {
-                String::new()
-            };
-            let lom = w
-                .commit(
-                    Lom {
-                        atime_ns: ais_core::time::now_nanos(),
-                        version,
-                        custom,
-                        ..Default::default()
-                    },
-                    None,
-                )
-                .map_err(|e| s3e(crate::err::from_fs(e, &cname)))?;
-            super::mirror::write_copies(&loc, &copies, &cname)
-                .map_err(|e| s3e(crate::err::from_fs(e, &cname)))?;
-            Ok((lom, sums))
-        })
-        .await
-        .map_err(|e| s3e(join_err(e)))?
+                let version = if versioning {
+                    match &old {
+                        Some(o) => (o.version.parse::<u64>().unwrap_or(0) + 1).to_string(),
+                        None => "1".to_string(),
+                    }
+                } else {
+                    String::new()
+                };
+                let lom = w
+                    .commit(
+                        Lom {
+                            atime_ns: ais_core::time::now_nanos(),
+                            version,
+                            custom,
+                            ..Default::default()
+                        },
+                        None,
+                    )
+                    .map_err(|e| s3e(crate::err::from_fs(e, &cname)))?;
+                super::mirror::write_copies(&loc, &copies, &cname)
+                    .map_err(|e| s3e(crate::err::from_fs(e, &cname)))?;
+                Ok((lom, sums))
+            })
+            .await
+            .map_err(|e| s3e(join_err(e)))??;
+        if self
+            .with_props(bck, super::ec::ec_of)
+            .map_err(s3e)?
+            .is_some()
+        {
+            self.ec_encode_later(bck.clone(), key.to_string());
+        }
+        Ok(res)
     }
 
     /// Opens the `x-amz-copy-source` object (optionally a byte `range`) at its owner — possibly

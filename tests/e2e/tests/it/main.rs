@@ -4,6 +4,7 @@
 mod aisloader;
 mod cli;
 mod cluster;
+mod ec;
 mod errors;
 mod jobs;
 mod membership;
