@@ -92,6 +92,8 @@ pub struct Stats {
     pub lst: Op,
     /// PUTs refused for a checksum mismatch.
     pub err_cksum: IntCounter,
+    /// Mountpaths the filesystem health checker found failing (I/O errors).
+    pub err_io: IntCounter,
     /// Objects sent to other targets (rebalance, copies).
     pub stream_out_n: IntCounter,
     /// Bytes sent to other targets.
@@ -189,6 +191,11 @@ impl Stats {
             "err_cksum_count",
             "PUT: number of checksum errors",
         );
+        let err_io = counter(
+            "err.io.n",
+            "err_io_count",
+            "number of mountpaths that failed the filesystem health check",
+        );
         let stream_out_n = counter(
             "stream.out.n",
             "stream_out_count",
@@ -252,6 +259,7 @@ impl Stats {
             del,
             lst,
             err_cksum,
+            err_io,
             stream_out_n,
             stream_out_size,
             stream_in_n,

@@ -71,20 +71,29 @@ pub(super) fn intact(loc: &Location, cname: &str) -> bool {
     h.finish().value == want.value
 }
 
-/// Blocking: the object at `main` is lost or damaged. Restores it from the first intact copy,
-/// then re-creates the copies that are missing or damaged. `false` if no copy is intact.
-pub(super) fn restore(main: &Location, copies: &[Location], cname: &str) -> bool {
-    let Some(good) = copies.iter().position(|c| intact(c, cname)) else {
+/// Blocking: the object at `main` is lost or damaged. Restores it from the first intact copy
+/// among `sources`, then re-creates the `wanted` copies that are missing or damaged. `false`
+/// if no copy is intact.
+pub(super) fn restore(
+    main: &Location,
+    sources: &[Location],
+    wanted: &[Location],
+    cname: &str,
+) -> bool {
+    let Some(good) = sources
+        .iter()
+        .find(|c| c.fqn != main.fqn && intact(c, cname))
+    else {
         return false;
     };
-    if let Err(e) = ais_fs::copy_object(&copies[good], cname, main, None, || ()) {
+    if let Err(e) = ais_fs::copy_object(good, cname, main, None, || ()) {
         tracing::error!(obj = %cname, err = %e, "restoring from a mirror copy failed");
         return false;
     }
-    tracing::warn!(obj = %cname, from = %copies[good].mountpath, to = %main.mountpath,
+    tracing::warn!(obj = %cname, from = %good.mountpath, to = %main.mountpath,
         "object lost or corrupted: restored from its mirror copy");
-    for (i, c) in copies.iter().enumerate() {
-        if i != good
+    for c in wanted {
+        if c.fqn != good.fqn
             && !intact(c, cname)
             && let Err(e) = ais_fs::copy_object(main, cname, c, None, || ())
         {
@@ -92,6 +101,31 @@ pub(super) fn restore(main: &Location, copies: &[Location], cname: &str) -> bool
         }
     }
     true
+}
+
+/// Every place a copy of an object may be: `%cp` on every mountpath (after a mountpath is
+/// lost, the object's HRW mountpath can be the one that held its copy).
+pub(super) fn copy_candidates(mps: &Mountpaths, bck: &Bck, obj: &str) -> Vec<Location> {
+    let hashed = ais_fs::needs_hashed_name(obj);
+    mps.all()
+        .iter()
+        .map(|mp| {
+            let bck_dir = ais_fs::bucket_dir(&mp.path, bck);
+            let mut fqn = bck_dir.join(ais_fs::CT_COPY);
+            fqn.push(if hashed {
+                ais_fs::hashed_name(obj)
+            } else {
+                obj.to_string()
+            });
+            Location {
+                mountpath: mp.path.clone(),
+                bck_dir,
+                fqn,
+                obj_name: obj.to_string(),
+                hashed,
+            }
+        })
+        .collect()
 }
 
 /// Blocking: for every object of `bck` on this target, makes exactly `n - 1` copies exist

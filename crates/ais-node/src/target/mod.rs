@@ -3,6 +3,7 @@
 
 mod copy;
 mod ec;
+mod fshc;
 mod list;
 mod mirror;
 mod mp;
@@ -53,6 +54,8 @@ pub(crate) struct Target {
     reb: Mutex<std::collections::HashMap<String, reb::RebSnap>>,
     /// When the set of placeable targets last changed (GETs that miss then ask the neighbors).
     last_target_change: Mutex<Instant>,
+    /// When each mountpath was last probed by the filesystem health checker.
+    fshc: Mutex<std::collections::HashMap<String, Instant>>,
     /// This target itself, for tasks started from `&self` handlers.
     weak: std::sync::Weak<Target>,
 }
@@ -95,6 +98,7 @@ impl Target {
                     .checked_sub(reb::GFN_WINDOW)
                     .unwrap_or_else(Instant::now),
             ),
+            fshc: Mutex::new(std::collections::HashMap::new()),
         }))
     }
 

@@ -48,15 +48,27 @@ impl Target {
             )));
         }
         let path = ais_core::config::clean_path(&path);
+        self.mp_change(&req.method, &msg.action, path).await?;
+        Ok(web::ok())
+    }
+
+    /// Attaches, enables, detaches or disables a mountpath (see [`Target::mountpath_action`])
+    /// and starts the resilver.
+    pub(super) async fn mp_change(
+        self: &Arc<Self>,
+        method: &http::Method,
+        action: &str,
+        path: String,
+    ) -> Result<(), Error> {
         let cur: Vec<String> = self.mps().all().iter().map(|m| m.path.clone()).collect();
-        let (next, drain, disable, enable) = match (&req.method, msg.action.as_str()) {
+        let (next, drain, disable, enable) = match (method, action) {
             (&http::Method::PUT, "attach-mp") | (&http::Method::POST, "enable-mp") => {
                 if cur.contains(&path) {
-                    return Ok(web::ok());
+                    return Ok(());
                 }
                 let mut n = cur.clone();
                 n.push(path.clone());
-                (n, false, false, msg.action == "enable-mp")
+                (n, false, false, action == "enable-mp")
             }
             (&http::Method::DELETE, "detach-mp") | (&http::Method::POST, "disable-mp") => {
                 if !cur.contains(&path) {
@@ -74,11 +86,11 @@ impl Target {
                 (
                     cur.iter().filter(|p| **p != path).cloned().collect(),
                     true,
-                    msg.action == "disable-mp",
+                    action == "disable-mp",
                     false,
                 )
             }
-            (&http::Method::POST, "rescan-mp") => return Ok(web::ok()),
+            (&http::Method::POST, "rescan-mp") => return Ok(()),
             (_, a) => {
                 return Err(Error::new(
                     ErrKind::NotImplemented,
@@ -115,10 +127,10 @@ impl Target {
             .map_err(|e| Error::internal(e.to_string()))?;
         }
         *self.mps.write().expect("mountpaths lock") = Arc::new(mps);
-        tracing::info!(action = %msg.action, mountpath = %path, "mountpaths changed: resilver");
+        tracing::info!(%action, mountpath = %path, "mountpaths changed: resilver");
         let me = self.clone();
         tokio::spawn(async move { me.resilver().await });
-        Ok(web::ok())
+        Ok(())
     }
 
     /// Whether reads should also look off the HRW mountpath.

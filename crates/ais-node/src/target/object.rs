@@ -297,7 +297,13 @@ impl Target {
         let n = self.with_props(bck, super::mirror::copies_of)?;
         let d = ais_placement::digest(bck.uname(obj).as_bytes());
         let copies = self.copy_locations(bck, obj, d, n);
+        let sources = if n > 1 {
+            super::mirror::copy_candidates(&self.mps(), bck, obj)
+        } else {
+            Vec::new()
+        };
         let locks = self.locks.clone();
+        let mp = loc.mountpath.clone();
         let r = tokio::task::spawn_blocking(move || -> Result<Opened, ais_fs::Error> {
             let main = loc.clone();
             let attempt = |loc: ais_fs::Location,
@@ -360,10 +366,10 @@ impl Target {
                     e @ (ais_fs::Error::NotFound(_)
                     | ais_fs::Error::CorruptMeta(..)
                     | ais_fs::Error::Checksum(_)),
-                ) if !copies.is_empty() => {
+                ) if !sources.is_empty() => {
                     let restored = {
                         let _g = Target::lock_for(&locks, d).lock().expect("object lock");
-                        super::mirror::restore(&main, &copies, &cname)
+                        super::mirror::restore(&main, &sources, &copies, &cname)
                     };
                     if restored {
                         attempt(main, alts)
@@ -376,6 +382,15 @@ impl Target {
         })
         .await
         .map_err(join_err)?;
+        if let Err(e) = &r
+            && !matches!(
+                e,
+                ais_fs::Error::Checksum(_) | ais_fs::Error::NameConflict(_)
+            )
+        {
+            // A miss or an I/O error may be a failing mountpath.
+            self.fshc_check(&mp);
+        }
         let (lom, mtime, range, body) = r.map_err(|e| self.fs_err(e))?;
         let Ok((start, n)) = range else {
             let e = Error::new(
@@ -585,6 +600,7 @@ impl Target {
         };
         let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
         let loc = self.mps().locate_digest(&bck, &obj, digest);
+        let mp = loc.mountpath.clone();
         let body = req
             .body
             .take()
@@ -622,7 +638,12 @@ impl Target {
         })
         .await
         .map_err(join_err)?
-        .map_err(|e| self.fs_err(e))?;
+        .map_err(|e| {
+            if matches!(e, ais_fs::Error::Io(..)) {
+                self.fshc_check(&mp);
+            }
+            self.fs_err(e)
+        })?;
         if self.with_props(&bck, super::ec::ec_of)?.is_some() {
             self.ec_encode_later(bck, obj);
         }
