@@ -219,7 +219,15 @@ struct Survey {
     usable: Vec<bool>,
 }
 
-fn survey(cfg: &EcConfig, original_len: usize, slices: &[Option<Slice>]) -> Result<Survey> {
+/// Checks which slices can be used. With `enough`, stops checksumming once `cfg.data` intact
+/// slices are found (the rest count as unusable): all a reconstruction needs. Errors always
+/// list every missing and damaged slice, since they are only returned when all were checked.
+fn survey(
+    cfg: &EcConfig,
+    original_len: usize,
+    slices: &[Option<Slice>],
+    enough: bool,
+) -> Result<Survey> {
     cfg.validate()?;
     let total = cfg.total();
     if slices.len() != total {
@@ -231,21 +239,25 @@ fn survey(cfg: &EcConfig, original_len: usize, slices: &[Option<Slice>]) -> Resu
     let slice_len = cfg.slice_len(original_len);
     let (mut missing, mut corrupt, mut bad_len) = (Vec::new(), Vec::new(), Vec::new());
     let mut usable = vec![false; total];
+    let mut have = 0;
     for (pos, s) in slices.iter().enumerate() {
         match s {
-            None => missing.push(pos),
             Some(s) if s.index != pos => {
                 return Err(Error::SliceIndex {
                     position: pos,
                     index: s.index,
                 });
             }
+            _ if enough && have == cfg.data => {}
+            None => missing.push(pos),
             Some(s) if s.bytes.len() != slice_len => bad_len.push(pos),
             Some(s) if !s.verify() => corrupt.push(pos),
-            Some(_) => usable[pos] = true,
+            Some(_) => {
+                usable[pos] = true;
+                have += 1;
+            }
         }
     }
-    let have = usable.iter().filter(|u| **u).count();
     if have < cfg.data {
         return Err(Error::TooFewSlices {
             need: cfg.data,
@@ -300,13 +312,15 @@ fn not_restored(cfg: &EcConfig, usable: &[bool]) -> Error {
 
 /// Rebuilds the object of `original_len` bytes from `slices` (one entry per slice index,
 /// `None` for a lost one). Needs any `cfg.data` intact slices; a slice failing its checksum
-/// or of the wrong length counts as lost.
+/// or of the wrong length counts as lost. Checks slices in index order and checksums only
+/// until `cfg.data` are found intact (with every slice present, the parity slices are not
+/// read); use [`rebuild_missing`] to find and repair every damaged slice.
 pub fn reconstruct(
     cfg: &EcConfig,
     original_len: usize,
     slices: &[Option<Slice>],
 ) -> Result<Vec<u8>> {
-    let sv = survey(cfg, original_len, slices)?;
+    let sv = survey(cfg, original_len, slices, true)?;
     let slice_len = cfg.slice_len(original_len);
     let mut dec = loaded_decoder(cfg, slice_len, slices, &sv.usable)?;
     let res = match dec.as_mut() {
@@ -339,7 +353,7 @@ pub fn rebuild_missing(
     original_len: usize,
     slices: &[Option<Slice>],
 ) -> Result<Vec<Slice>> {
-    let sv = survey(cfg, original_len, slices)?;
+    let sv = survey(cfg, original_len, slices, false)?;
     if sv.usable.iter().all(|u| *u) {
         return Ok(Vec::new());
     }
