@@ -51,6 +51,13 @@ impl ObjWriter {
         let file = match open() {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => {
+                // Never re-create a mountpath that vanished (a failed or unmounted disk).
+                if !Path::new(&loc.mountpath).is_dir() {
+                    return Err(Error::Mountpath(
+                        loc.mountpath.clone(),
+                        "mountpath directory is missing".into(),
+                    ));
+                }
                 std::fs::create_dir_all(&wdir).map_err(|e| Error::io(wdir.display(), e))?;
                 open().map_err(|e| Error::io(work.display(), e))?
             }

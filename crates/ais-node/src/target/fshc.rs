@@ -42,31 +42,52 @@ pub(super) fn probe(mp: &str) -> Result<(), String> {
 impl Target {
     /// Probes `mp` in the background (rate limited) and disables it if it fails.
     pub(super) fn fshc_check(self: &Arc<Self>, mp: &str) {
-        {
-            let mut last = self.fshc.lock().expect("fshc lock");
-            let now = Instant::now();
-            match last.get(mp) {
-                Some(t) if now.duration_since(*t) < PROBE_EVERY => return,
-                _ => {
-                    last.insert(mp.to_string(), now);
-                }
-            }
+        if !self.fshc_due(mp) {
+            return;
         }
         let (me, mp) = (self.clone(), mp.to_string());
-        tokio::spawn(async move {
-            let m2 = mp.clone();
-            let Ok(Err(why)) = tokio::task::spawn_blocking(move || probe(&m2)).await else {
-                return;
-            };
-            tracing::error!(node = %me.name, mountpath = %mp, %why, "mountpath failed its health check: disabling");
-            me.ctl.stats.err_io.inc();
-            if let Err(e) = me
-                .mp_change(&http::Method::POST, "disable-mp", mp.clone())
-                .await
-            {
-                tracing::error!(mountpath = %mp, err = %e, "could not disable a failed mountpath");
+        tokio::spawn(async move { me.fshc_run(&mp).await });
+    }
+
+    /// A mountpath whose root vanished: probes and disables it now (not rate limited), so
+    /// the caller can retry on the remaining ones. `true` if it was disabled.
+    pub(super) async fn fshc_now(self: &Arc<Self>, mp: &str) -> bool {
+        self.fshc_due(mp);
+        self.fshc_run(mp).await
+    }
+
+    fn fshc_due(&self, mp: &str) -> bool {
+        let mut last = self.fshc.lock().expect("fshc lock");
+        let now = Instant::now();
+        match last.get(mp) {
+            Some(t) if now.duration_since(*t) < PROBE_EVERY => false,
+            _ => {
+                last.insert(mp.to_string(), now);
+                true
             }
-        });
+        }
+    }
+
+    async fn fshc_run(self: &Arc<Self>, mp: &str) -> bool {
+        if !self.mps().all().iter().any(|m| m.path == mp) {
+            return true; // already out of service
+        }
+        let m2 = mp.to_string();
+        let Ok(Err(why)) = tokio::task::spawn_blocking(move || probe(&m2)).await else {
+            return false;
+        };
+        tracing::error!(node = %self.name, mountpath = %mp, %why, "mountpath failed its health check: disabling");
+        self.ctl.stats.err_io.inc();
+        match self
+            .mp_change(&http::Method::POST, "disable-mp", mp.to_string())
+            .await
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(mountpath = %mp, err = %e, "could not disable a failed mountpath");
+                false
+            }
+        }
     }
 }
 

@@ -214,9 +214,38 @@ impl Target {
         obj: &str,
     ) -> Result<Resp, Error> {
         let r = self.get_obj_local(req, bck, obj).await;
+        let r = self
+            .or_lost_mountpath(r, bck, obj, || self.get_obj_local(req, bck, obj))
+            .await;
         let r = self.or_neighbors(r, req, bck, obj).await;
         self.or_rebuilt(r, bck, obj, || self.get_obj_local(req, bck, obj))
             .await
+    }
+
+    /// A miss on a mountpath whose root is gone: the health checker disables it now and the
+    /// read is retried on the remaining mountpaths (where mirror copies restore the object).
+    async fn or_lost_mountpath<F, Fut>(
+        self: &Arc<Self>,
+        r: Result<Resp, Error>,
+        bck: &Bck,
+        obj: &str,
+        again: F,
+    ) -> Result<Resp, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Resp, Error>>,
+    {
+        match r {
+            Err(e) if e.kind() == ErrKind::NotFound => {
+                let mp = self.mps().locate(bck, obj).mountpath;
+                if !std::path::Path::new(&mp).is_dir() && self.fshc_now(&mp).await {
+                    again().await
+                } else {
+                    Err(e)
+                }
+            }
+            r => r,
+        }
     }
 
     /// A miss or damage that neither the neighbors nor mirror copies could help: rebuilds the
@@ -639,7 +668,7 @@ impl Target {
         .await
         .map_err(join_err)?
         .map_err(|e| {
-            if matches!(e, ais_fs::Error::Io(..)) {
+            if matches!(e, ais_fs::Error::Io(..) | ais_fs::Error::Mountpath(..)) {
                 self.fshc_check(&mp);
             }
             self.fs_err(e)

@@ -139,3 +139,66 @@ async fn mirror_heals_and_follows_copies() {
     assert_eq!(files(&bck, "%cp"), N - 1);
     c.destroy_bucket(&bck).await.unwrap();
 }
+
+/// A mountpath directory vanishes (a dead disk) on a 1-target cluster with 2 mountpaths and a
+/// mirrored bucket: every object still reads back right (restored from its copy on the other
+/// mountpath), the health checker takes the lost mountpath out of service, and afterwards every
+/// object lives on the remaining one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mirror_survives_lost_mountpath() {
+    use ais_e2e::Cluster;
+    const M: usize = 80;
+    let cl = Cluster::deploy_with(1, 1, "mpl").expect("deploy 1 proxy + 1 target");
+    let ep = cl.node("proxy-0").url();
+    let c = Client::new(&ep).unwrap();
+    let tid = c.smap().await.unwrap().tmap.keys().next().unwrap().clone();
+    let bck = Bck::new("mpl", Provider::Ais).unwrap();
+    c.create_bucket(&bck).await.unwrap();
+    set_props(
+        &ep,
+        &bck,
+        serde_json::json!({"mirror": {"enabled": true, "copies": 2}}),
+    )
+    .await;
+    ais_e2e::put_many(&c, &bck, M, obj, size).await;
+    let mps = cl.mountpaths();
+    assert_eq!(mps.len(), 2);
+    std::fs::remove_dir_all(&mps[1]).unwrap();
+    for i in 0..M {
+        let (_, b) = c
+            .get_object(&bck, &obj(i), None)
+            .await
+            .unwrap_or_else(|e| panic!("GET {} after losing a mountpath: {e}", obj(i)));
+        assert!(
+            b[..] == data(i as u64, size(i))[..],
+            "{}: wrong bytes",
+            obj(i)
+        );
+    }
+    let avail = reqwest::Client::new()
+        .get(format!("{ep}/v1/reverse/daemon?what=mountpaths"))
+        .header("Ais-Node-Id", &tid)
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let avail: Vec<&str> = avail["available"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let kept = std::fs::canonicalize(&mps[0]).unwrap();
+    assert_eq!(
+        avail,
+        vec![kept.to_str().unwrap()],
+        "lost mountpath disabled"
+    );
+    assert_eq!(
+        count_files(&mps[0].join("@ais").join(&bck.name).join("%ob")),
+        M,
+        "every object on the remaining mountpath"
+    );
+}
