@@ -149,13 +149,37 @@ impl Proxy {
             (&Method::PATCH, act::SET_BPROPS) | (&Method::PATCH, "") => {
                 let upd: BpropsToSet = serde_json::from_value(msg.value)
                     .map_err(|e| Error::bad_request(format!("invalid bucket props: {e}")))?;
-                self.modify_bmd(|bmd| {
-                    let mut p = bmd.need(&bck)?.clone();
-                    p.apply(&upd)?;
-                    bmd.set(&bck, p).map_err(crate::err::from_meta)
+                let before = self.bmd().need(&bck)?.clone();
+                let bmd = self
+                    .modify_bmd(|bmd| {
+                        let mut p = bmd.need(&bck)?.clone();
+                        p.apply(&upd)?;
+                        bmd.set(&bck, p).map_err(crate::err::from_meta)
+                    })
+                    .await?;
+                let after = bmd.need(&bck)?;
+                // Data-protection changes run as jobs on every target.
+                let copies =
+                    |p: &ais_meta::Bprops| if p.mirror.enabled { p.mirror.copies } else { 1 };
+                let mut ids = Vec::new();
+                if copies(&before) != copies(after) {
+                    ids.push(self.start_bck_job("make-n-copies", &bck));
+                }
+                let ec = |p: &ais_meta::Bprops| {
+                    p.ec.enabled.then_some((
+                        p.ec.data_slices,
+                        p.ec.parity_slices,
+                        p.ec.objsize_limit,
+                    ))
+                };
+                if ec(after).is_some() && ec(after) != ec(&before) {
+                    ids.push(self.start_bck_job("ec-encode", &bck));
+                }
+                Ok(if ids.is_empty() {
+                    web::ok()
+                } else {
+                    web::text(ids.join(","))
                 })
-                .await?;
-                Ok(web::ok())
             }
             (_, a) => Err(Error::new(
                 ErrKind::NotImplemented,
@@ -255,6 +279,32 @@ impl Proxy {
             entries,
             flags: 0,
         })
+    }
+
+    /// Starts a bucket job (`make-n-copies`, `ec-encode`) on every target; returns its id at
+    /// once (the jobs API reports it like any other).
+    fn start_bck_job(self: &Arc<Self>, kind: &str, bck: &Bck) -> String {
+        let targets: Vec<ais_meta::Snode> = self
+            .smap()
+            .tmap
+            .values()
+            .filter(|t| t.is_placeable())
+            .cloned()
+            .collect();
+        let tids: Vec<String> = targets.iter().map(|t| t.daemon_id.clone()).collect();
+        let id = self.jobs.start(kind, Some(bck.clone()), &tids);
+        let value = serde_json::to_value(crate::target::BckJobReq {
+            id: id.clone(),
+            bck: bck.clone(),
+        })
+        .unwrap_or_default();
+        let (me, jid, kind) = (self.clone(), id.clone(), kind.to_string());
+        tokio::spawn(async move {
+            let (stats, errs) = me.run_target_job(&jid, &targets, &kind, &value).await;
+            tracing::info!(id = %jid, %kind, errs = errs.len(), "bucket job finished");
+            me.jobs.finish(&jid, stats, errs);
+        });
+        id
     }
 
     /// Starts a multi-object delete on every target; returns the job id at once.

@@ -402,38 +402,39 @@ impl Target {
         Ok(true)
     }
 
-    /// Encodes every object of `bck` this target owns (EC turned on or changed), in the
-    /// background.
-    pub(super) fn start_ec_encode_all(self: &Arc<Self>, bck: Bck) {
-        let me = self.clone();
-        tokio::spawn(async move {
-            const PAGE: usize = 1000;
-            let (mut n, mut failed) = (0u64, 0u64);
-            for (_, dir) in me.mps().obj_dirs(&bck) {
-                let mut after = String::new();
-                loop {
-                    let (d2, a2) = (dir.clone(), after.clone());
-                    let page = match tokio::task::spawn_blocking(move || {
-                        ais_fs::walk_bucket(&d2, "", &a2, PAGE)
-                    })
-                    .await
-                    {
-                        Ok(Ok(p)) => p,
-                        _ => break,
-                    };
-                    for e in &page {
-                        match me.ec_encode(&bck, &e.name).await {
-                            Ok(_) => n += 1,
-                            Err(_) => failed += 1,
-                        }
+    /// Encodes every object of `bck` this target owns (EC turned on or changed): job `id`.
+    /// Returns (objects encoded, failures).
+    pub(super) async fn ec_encode_all(&self, id: &str, bck: &Bck) -> Result<(u64, u64), Error> {
+        const PAGE: usize = 1000;
+        let (mut n, mut failed) = (0u64, 0u64);
+        for (_, dir) in self.mps().obj_dirs(bck) {
+            let mut after = String::new();
+            loop {
+                let (d2, a2) = (dir.clone(), after.clone());
+                let page =
+                    tokio::task::spawn_blocking(move || ais_fs::walk_bucket(&d2, "", &a2, PAGE))
+                        .await
+                        .map_err(join_err)?
+                        .map_err(|e| Error::internal(format!("ec-encode walk: {e}")))?;
+                for e in &page {
+                    if self.is_aborted(id) {
+                        return Err(Error::new(
+                            ais_core::ErrKind::Conflict,
+                            format!("{id} aborted"),
+                        ));
                     }
-                    match page.last() {
-                        Some(l) if page.len() == PAGE => after = l.name.clone(),
-                        _ => break,
+                    match self.ec_encode(bck, &e.name).await {
+                        Ok(_) => n += 1,
+                        Err(_) => failed += 1,
                     }
                 }
+                match page.last() {
+                    Some(l) if page.len() == PAGE => after = l.name.clone(),
+                    _ => break,
+                }
             }
-            tracing::info!(bck = %bck, encoded = n, failed, "ec-encode done");
-        });
+        }
+        tracing::info!(bck = %bck, encoded = n, failed, "ec-encode done");
+        Ok((n, failed))
     }
 }

@@ -8,6 +8,7 @@ use ais_core::Bck;
 use ais_fs::{Location, Mountpaths};
 use ais_meta::Bprops;
 use std::io::Read;
+use std::sync::Arc;
 
 /// Copies (the object included) a bucket asks for; 1 without mirroring.
 pub(super) fn copies_of(p: &Bprops) -> usize {
@@ -173,20 +174,66 @@ pub(super) fn make_n_copies(mps: &Mountpaths, bck: &Bck, n: usize) -> (u64, u64,
     (objs, written, removed)
 }
 
+/// A bucket job the proxy starts on every target (make-n-copies, ec-encode).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct BckJobReq {
+    pub(crate) id: String,
+    pub(crate) bck: Bck,
+}
+
+impl Target {
+    /// Runs job `req.id` in the background (idempotent per id): brings mirror copies to the
+    /// bucket's count, or erasure codes every object this target owns. Progress in the job's
+    /// snap (`/v1/intra/status/<id>`).
+    pub(crate) fn start_bck_job(self: &Arc<Self>, ec: bool, req: BckJobReq) {
+        {
+            let mut m = self.reb.lock().expect("jobs lock");
+            if m.contains_key(&req.id) {
+                return;
+            }
+            m.insert(
+                req.id.clone(),
+                super::reb::RebSnap {
+                    id: req.id.clone(),
+                    running: true,
+                    ..Default::default()
+                },
+            );
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            let r = if ec {
+                me.ec_encode_all(&req.id, &req.bck).await
+            } else {
+                match me.with_props(&req.bck, copies_of) {
+                    Ok(n) => {
+                        let (mps, bck) = (me.mps(), req.bck.clone());
+                        tokio::task::spawn_blocking(move || make_n_copies(&mps, &bck, n))
+                            .await
+                            .map_err(crate::err::join_err)
+                            .map(|(objs, written, removed)| {
+                                tracing::info!(bck = %req.bck, copies = n, objs, written, removed, "make-n-copies done");
+                                (objs, written + removed)
+                            })
+                    }
+                    Err(e) => Err(e),
+                }
+            };
+            let mut m = me.reb.lock().expect("jobs lock");
+            if let Some(s) = m.get_mut(&req.id) {
+                s.running = false;
+                match r {
+                    Ok((objs, _)) => s.objs = objs as i64,
+                    Err(e) => s.errs.push(e.msg),
+                }
+            }
+        });
+    }
+}
+
 impl Target {
     /// The copy locations of an object of a bucket with `n` copies.
     pub(super) fn copy_locations(&self, bck: &Bck, obj: &str, d: u64, n: usize) -> Vec<Location> {
         self.mps().copy_locations(bck, obj, d, n)
-    }
-
-    /// Brings the copies of `bck` to `n` in the background (bucket property changed).
-    pub(super) fn start_make_n_copies(&self, bck: Bck, n: usize) {
-        let mps = self.mps();
-        let name = self.name.clone();
-        tokio::task::spawn_blocking(move || {
-            let (objs, written, removed) = make_n_copies(&mps, &bck, n);
-            tracing::info!(node = %name, bck = %bck, copies = n, objs, written, removed,
-                "make-n-copies done");
-        });
     }
 }

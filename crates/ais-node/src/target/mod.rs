@@ -13,6 +13,7 @@ mod s3;
 mod s3mpt;
 
 pub(crate) use copy::CopyReq;
+pub(crate) use mirror::BckJobReq;
 pub(crate) use reb::RebSnap;
 
 use crate::common::{self, bad_path, method_not_allowed};
@@ -205,22 +206,6 @@ impl Target {
         }
         let Some(old) = inst.old_bmd else { return };
         let now = self.bmd();
-        for bck in now.list(None) {
-            let (Some(was), Some(is)) = (old.get(&bck), now.get(&bck)) else {
-                continue;
-            };
-            let n = mirror::copies_of(is);
-            if mirror::copies_of(was) != n {
-                self.start_make_n_copies(bck.clone(), n);
-            }
-            let ec_now = ec::ec_of(is);
-            if ec_now.is_some()
-                && ec_now != ec::ec_of(was)
-                && let Some(me) = self.weak.upgrade()
-            {
-                me.start_ec_encode_all(bck);
-            }
-        }
         for bck in old.list(None).into_iter().filter(|b| now.get(b).is_none()) {
             let mps = self.mps();
             let name = bck.cname();
@@ -544,6 +529,15 @@ impl ais_metasync::Handler for Target {
                 .self_arc()
                 .ok_or_else(|| Error::internal("target is shutting down"))?;
             me.start_copy(req);
+            return Ok(());
+        }
+        if action == "make-n-copies" || action == "ec-encode" {
+            let req: BckJobReq = serde_json::from_value(value)
+                .map_err(|e| Error::bad_request(format!("{action}: {e}")))?;
+            let me = self
+                .self_arc()
+                .ok_or_else(|| Error::internal("target is shutting down"))?;
+            me.start_bck_job(action == "ec-encode", req);
             return Ok(());
         }
         if action == "rebalance" {

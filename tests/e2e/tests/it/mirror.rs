@@ -5,7 +5,7 @@
 
 use ais_api::Client;
 use ais_core::{Bck, Provider};
-use ais_e2e::{bucket_name, count_files, data, shared, wait_for};
+use ais_e2e::{bucket_name, count_files, data, shared};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -19,14 +19,26 @@ fn size(i: usize) -> usize {
     1 + (i * 977) % 40_000
 }
 
-async fn set_props(ep: &str, bck: &Bck, value: serde_json::Value) {
+/// Sets bucket props; returns the reply body (the ids of jobs the change started, if any).
+async fn set_props(ep: &str, bck: &Bck, value: serde_json::Value) -> String {
     let r = reqwest::Client::new()
         .patch(format!("{ep}/v1/buckets/{}?provider=ais", bck.name))
         .json(&serde_json::json!({"action": "set-bprops", "name": "", "value": value}))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Waits for the `make-n-copies` job a props change started; it must end without errors.
+async fn wait_copies_job(c: &Client, id: &str) {
+    assert!(!id.is_empty(), "a change of mirror.copies starts a job");
+    let st = c.wait_job(id, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(st.kind, "make-n-copies");
+    assert!(st.err.is_empty() && !st.aborted, "{st:?}");
 }
 
 /// Files under `<mountpath>/@ais/<bucket>/<ct>` on every mountpath of the cluster.
@@ -115,23 +127,13 @@ async fn mirror_heals_and_follows_copies() {
     assert_eq!(files(&bck, "%ob"), N);
     assert_eq!(files(&bck, "%cp"), N);
 
-    // Fewer copies: the copies go away in the background; more: they come back.
-    set_props(&ep, &bck, serde_json::json!({"mirror": {"copies": 1}})).await;
-    wait_for(
-        Duration::from_secs(30),
-        Duration::from_millis(100),
-        || async { (files(&bck, "%cp") == 0).then_some(()) },
-    )
-    .await
-    .expect("copies removed after copies=1");
-    set_props(&ep, &bck, serde_json::json!({"mirror": {"copies": 2}})).await;
-    wait_for(
-        Duration::from_secs(30),
-        Duration::from_millis(100),
-        || async { (files(&bck, "%cp") == N).then_some(()) },
-    )
-    .await
-    .expect("copies re-created after copies=2");
+    // Fewer copies: a make-n-copies job removes them; more: another brings them back.
+    let id = set_props(&ep, &bck, serde_json::json!({"mirror": {"copies": 1}})).await;
+    wait_copies_job(&c, &id).await;
+    assert_eq!(files(&bck, "%cp"), 0, "copies removed after copies=1");
+    let id = set_props(&ep, &bck, serde_json::json!({"mirror": {"copies": 2}})).await;
+    wait_copies_job(&c, &id).await;
+    assert_eq!(files(&bck, "%cp"), N, "copies re-created after copies=2");
 
     // DELETE removes the object and its copy.
     c.delete_object(&bck, &obj(0)).await.unwrap();
