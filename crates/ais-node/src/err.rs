@@ -52,3 +52,14 @@ pub(crate) fn from_meta(e: ais_meta::Error) -> ais_core::Error {
         other => ais_core::Error::new(other.kind(), other.to_string()),
     }
 }
+
+/// Converts a cloud-backend error (404 → not found, 401/403 → forbidden, unreachable → 503).
+pub(crate) fn backend_err(e: ais_backend::Error) -> ais_core::Error {
+    let kind = match &e {
+        ais_backend::Error::NotFound(_) => ais_core::ErrKind::NotFound,
+        ais_backend::Error::Forbidden(..) => ais_core::ErrKind::Forbidden,
+        ais_backend::Error::Unreachable(_) => ais_core::ErrKind::Unavailable,
+        _ => ais_core::ErrKind::Internal,
+    };
+    ais_core::Error::new(kind, e.to_string())
+}

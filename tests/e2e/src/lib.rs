@@ -97,6 +97,17 @@ impl Cluster {
 
     /// Deploys a cluster of `proxies` and `targets` under `target/e2e/<pid>[-tag]/`.
     pub fn deploy_with(proxies: usize, targets: usize, tag: &str) -> Result<Cluster> {
+        Self::deploy_with_env(proxies, targets, tag, &[])
+    }
+
+    /// Like [`Cluster::deploy_with`], the nodes also getting the environment `envs` (e.g. a
+    /// cloud backend's endpoint and credentials).
+    pub fn deploy_with_env(
+        proxies: usize,
+        targets: usize,
+        tag: &str,
+        envs: &[(&str, &str)],
+    ) -> Result<Cluster> {
         let aisnode = bin("AISNODE_BIN", "aisnode")?;
         let xtask = bin("AIS_XTASK_BIN", "xtask")?;
         let root = target_dir().join("e2e");
@@ -134,6 +145,7 @@ impl Cluster {
                 .args(["--mountpaths", &MOUNTPATHS.to_string()])
                 .env("AIS_PARENT_PID", pid.to_string())
                 .env("AIS_S3_KEYS", format!("{S3_ACCESS_KEY}:{S3_SECRET_KEY}"))
+                .envs(envs.iter().copied())
                 .output()
                 .context("run xtask deploy")?;
             let stdout = String::from_utf8_lossy(&out.stdout);

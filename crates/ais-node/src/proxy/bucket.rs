@@ -32,6 +32,9 @@ impl Proxy {
             };
         }
         let bck = common::req_bck(req, &name)?;
+        if !bck.is_ais() && matches!(req.method, Method::GET | Method::HEAD) {
+            self.ensure_bucket(&bck).await?;
+        }
         match req.method {
             Method::GET => {
                 let body = req.read_body().await?;
@@ -234,7 +237,7 @@ impl Proxy {
     /// the page size; the continuation token is set when more may follow.
     pub(super) async fn list_page(&self, bck: &Bck, mut msg: LsoMsg) -> Result<LsoRes, Error> {
         if !bck.is_ais() {
-            return Err(crate::common::no_backend(bck));
+            return self.list_remote_page(bck, &msg).await;
         }
         self.bmd().need(bck)?;
         msg.prefix = ais_core::name::validate_prefix(&msg.prefix)?.to_string();
@@ -276,6 +279,46 @@ impl Proxy {
         Ok(LsoRes {
             uuid: msg.uuid,
             continuation_token: token,
+            entries,
+            flags: 0,
+        })
+    }
+
+    /// One listing page of a remote bucket, straight from its backend (the continuation token
+    /// is the backend's).
+    async fn list_remote_page(&self, bck: &Bck, msg: &LsoMsg) -> Result<LsoRes, Error> {
+        let Some(be) = self
+            .backend
+            .as_ref()
+            .filter(|_| bck.provider == Provider::Aws)
+        else {
+            return Err(crate::common::no_backend(bck));
+        };
+        self.bmd().need(bck)?;
+        let page_size = if msg.pagesize <= 0 {
+            1000
+        } else {
+            msg.pagesize as usize
+        };
+        let page = be
+            .list(&bck.name, &msg.prefix, &msg.continuation_token, page_size)
+            .await
+            .map_err(crate::err::backend_err)?;
+        let entries = page
+            .objects
+            .into_iter()
+            .map(|o| wire::LsoEnt {
+                name: o.name,
+                size: o.size as i64,
+                checksum: o.etag,
+                atime: o.last_modified,
+                version: o.version,
+                ..Default::default()
+            })
+            .collect();
+        Ok(LsoRes {
+            uuid: msg.uuid.clone(),
+            continuation_token: page.next,
             entries,
             flags: 0,
         })

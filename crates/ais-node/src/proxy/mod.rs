@@ -36,6 +36,8 @@ pub(crate) struct Proxy {
     bid_seq: AtomicU64,
     /// Relays S3 object requests to targets (streams; no overall timeout).
     s3_relay: reqwest::Client,
+    /// The S3 backend of `aws://` buckets (from the environment), if configured.
+    pub(crate) backend: Option<ais_backend::S3Backend>,
     weak: std::sync::Weak<Proxy>,
 }
 
@@ -58,6 +60,7 @@ impl Proxy {
             jobs: Jobs::default(),
             bid_seq: AtomicU64::new(0),
             s3_relay: s3::relay_client(),
+            backend: ais_backend::S3Backend::from_env(),
         }))
     }
 
@@ -430,11 +433,7 @@ impl Proxy {
             ));
         }
         ais_core::name::validate_obj_name(&obj, req.method == Method::HEAD)?;
-        if bck.is_ais() {
-            self.bmd().need(&bck)?;
-        } else {
-            return Err(crate::common::no_backend(&bck));
-        }
+        self.bmd().need(&bck)?;
         let smap = self.smap();
         let t = smap
             .hrw_target(&bck.uname(&obj))
@@ -469,6 +468,87 @@ impl Proxy {
                 .map_err(|_| Error::bad_request("invalid redirect location"))?,
         );
         Ok(r)
+    }
+
+    /// Object requests on a remote bucket: make sure it is in the BMD (first access adds it).
+    async fn ensure_remote_of(self: &Arc<Self>, req: &Req) -> Result<(), Error> {
+        let bname = req.items.get(1).map(String::as_str).unwrap_or("");
+        if bname.is_empty() {
+            return Ok(());
+        }
+        let bck = common::req_bck(req, bname)?;
+        self.ensure_bucket(&bck).await
+    }
+
+    /// A bucket must be in the BMD: `ais://` ones are created explicitly; a remote one the
+    /// backend has is added on first access (by the primary, which pushes the new BMD before
+    /// answering; other proxies ask it).
+    pub(crate) async fn ensure_bucket(self: &Arc<Self>, bck: &ais_core::Bck) -> Result<(), Error> {
+        if bck.is_ais() || self.bmd().get(bck).is_some() {
+            self.bmd().need(bck)?;
+            return Ok(());
+        }
+        let Some(be) = self
+            .backend
+            .as_ref()
+            .filter(|_| bck.provider == ais_core::Provider::Aws)
+        else {
+            return Err(crate::common::no_backend(bck));
+        };
+        if !self.ctl.is_primary() {
+            let smap = self.smap();
+            let p = smap
+                .proxy_si
+                .as_ref()
+                .ok_or_else(|| Error::new(ErrKind::Unavailable, "primary proxy unknown"))?;
+            let url = format!(
+                "{}/v1/buckets/{}?provider={}",
+                p.public_net.direct_url,
+                bck.name,
+                bck.provider.as_str()
+            );
+            let r = self
+                .ctl
+                .intra
+                .request(reqwest::Method::HEAD, &url)
+                .send()
+                .await
+                .map_err(|e| Error::new(ErrKind::Unavailable, format!("{url}: {e}")))?;
+            if !r.status().is_success() {
+                return Err(Error::new(
+                    ErrKind::BckNotFound,
+                    format!("bucket \"{}\" does not exist", bck.cname()),
+                ));
+            }
+            self.bmd().need(bck)?;
+            return Ok(());
+        }
+        be.head_bucket(&bck.name)
+            .await
+            .map_err(|e| match crate::err::backend_err(e) {
+                e if e.kind() == ErrKind::NotFound => Error::new(
+                    ErrKind::BckNotFound,
+                    format!("bucket \"{}\" does not exist", bck.cname()),
+                ),
+                e => e,
+            })?;
+        let now = ais_core::time::now_nanos();
+        let bid = (now as u64)
+            ^ self
+                .bid_seq
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let props =
+            ais_meta::Bprops::new(ais_core::Provider::Aws, &self.ctl.meta.config(), now, bid);
+        let b = bck.clone();
+        self.modify_bmd(move |bmd| {
+            if bmd.get(&b).is_some() {
+                return Ok(());
+            }
+            bmd.add(&b, props).map_err(crate::err::from_meta)
+        })
+        .await?;
+        tracing::info!(bck = %bck, "remote bucket added");
+        Ok(())
     }
 
     /// Forwards a control request to the primary (non-primary proxies).
@@ -562,7 +642,10 @@ impl Handler for Proxy {
                     Method::PATCH | Method::POST => None,
                     _ => return Err(method_not_allowed(&req)),
                 };
-                let r = self.redirect(&mut req);
+                let r = match self.ensure_remote_of(&req).await {
+                    Ok(()) => self.redirect(&mut req),
+                    Err(e) => Err(e),
+                };
                 if let (Some(op), true) = (op, st.enabled()) {
                     common::account(op, &r, t0, 0);
                 }

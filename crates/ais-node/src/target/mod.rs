@@ -1,6 +1,7 @@
 //! The target (storage) role: mountpaths, object data path, per-target listing pages and batch
 //! deletes, and metadata received from the primary.
 
+mod cloud;
 mod copy;
 mod ec;
 mod fshc;
@@ -57,6 +58,10 @@ pub(crate) struct Target {
     last_target_change: Mutex<Instant>,
     /// When each mountpath was last probed by the filesystem health checker.
     fshc: Mutex<std::collections::HashMap<String, Instant>>,
+    /// The S3 backend of `aws://` buckets (from the environment), if configured.
+    backend: Option<ais_backend::S3Backend>,
+    /// Serializes cold GETs of one object (striped by name digest): it is fetched once.
+    cold: Arc<Vec<tokio::sync::Mutex<()>>>,
     /// This target itself, for tasks started from `&self` handlers.
     weak: std::sync::Weak<Target>,
 }
@@ -100,6 +105,12 @@ impl Target {
                     .unwrap_or_else(Instant::now),
             ),
             fshc: Mutex::new(std::collections::HashMap::new()),
+            backend: ais_backend::S3Backend::from_env(),
+            cold: Arc::new(
+                (0..LOCK_STRIPES)
+                    .map(|_| tokio::sync::Mutex::new(()))
+                    .collect(),
+            ),
         }))
     }
 
@@ -182,7 +193,7 @@ impl Target {
 
     /// Reads what it needs from a bucket's props without cloning them; 404 if missing.
     fn with_props<T>(&self, bck: &Bck, f: impl FnOnce(&Bprops) -> T) -> Result<T, Error> {
-        if !bck.is_ais() {
+        if !bck.is_ais() && !self.has_backend(bck) {
             return Err(crate::common::no_backend(bck));
         }
         let bmd = self.bmd();

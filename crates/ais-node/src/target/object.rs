@@ -218,6 +218,14 @@ impl Target {
             .or_lost_mountpath(r, bck, obj, || self.get_obj_local(req, bck, obj))
             .await;
         let r = self.or_neighbors(r, req, bck, obj).await;
+        let r = match r {
+            // Remote bucket, not cached here: cold GET, then serve what was stored.
+            Err(e) if e.kind() == ErrKind::NotFound && self.has_backend(bck) => {
+                self.cold_get(bck, obj).await?;
+                self.get_obj_local(req, bck, obj).await
+            }
+            r => r,
+        };
         self.or_rebuilt(r, bck, obj, || self.get_obj_local(req, bck, obj))
             .await
     }
@@ -478,6 +486,12 @@ impl Target {
     ) -> Result<Resp, Error> {
         let r = self.head_obj_local(req, bck, obj).await;
         let r = self.or_neighbors(r, req, bck, obj).await;
+        let r = match r {
+            Err(e) if e.kind() == ErrKind::NotFound && self.has_backend(bck) => {
+                self.cloud_head(bck, obj).await
+            }
+            r => r,
+        };
         self.or_rebuilt(r, bck, obj, || self.head_obj_local(req, bck, obj))
             .await
     }
@@ -673,6 +687,9 @@ impl Target {
             }
             self.fs_err(e)
         })?;
+        if self.has_backend(&bck) {
+            self.cloud_put(&bck, &obj).await?;
+        }
         if self.with_props(&bck, super::ec::ec_of)?.is_some() {
             self.ec_encode_later(bck, obj);
         }
@@ -749,6 +766,10 @@ impl Target {
         self.check_redirected(req)?;
         self.with_props(&bck, |_| ())?;
         ais_core::name::validate_obj_name(&obj, false)?;
+        let remote = self.has_backend(&bck);
+        if remote {
+            self.cloud_delete(&bck, &obj).await?;
+        }
         let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
         let loc = self.mps().locate_digest(&bck, &obj, digest);
         let cname = bck.cname_obj(&obj);
@@ -765,6 +786,10 @@ impl Target {
         })
         .await
         .map_err(join_err)?
+        .or_else(|e| match e {
+            ais_fs::Error::NotFound(_) if remote => Ok(()), // not cached: deleted remotely
+            e => Err(e),
+        })
         .map_err(|e| self.fs_err(e))?;
         if self.with_props(&bck, super::ec::ec_of)?.is_some() {
             self.ec_delete_later(bck, obj);

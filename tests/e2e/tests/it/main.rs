@@ -3,6 +3,7 @@
 
 mod aisloader;
 mod cli;
+mod cloud;
 mod cluster;
 mod ec;
 mod errors;

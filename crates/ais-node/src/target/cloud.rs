@@ -1,0 +1,199 @@
+//! Remote (`aws://`) buckets on a target: cold GET (fetch from the backend, store, then serve;
+//! one fetch per object however many GETs race for it), HEAD of objects not cached yet,
+//! write-through PUT and DELETE.
+
+use super::Target;
+use crate::err::join_err;
+use crate::web::{self, Resp};
+use ais_core::wire::hdr;
+use ais_core::{Bck, ErrKind, Error};
+use ais_fs::{Lom, ObjWriter};
+use futures_util::StreamExt;
+use http::HeaderValue;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Writes are batched to about this many bytes per blocking call.
+const FLUSH_BYTES: usize = 1 << 20;
+
+use crate::err::backend_err;
+
+impl Target {
+    /// Whether `bck` is a remote bucket this target can reach.
+    pub(super) fn has_backend(&self, bck: &Bck) -> bool {
+        bck.provider == ais_core::Provider::Aws && self.backend.is_some()
+    }
+
+    fn backend(&self) -> Result<&ais_backend::S3Backend, Error> {
+        self.backend
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrKind::NotImplemented, "no cloud backend is configured"))
+    }
+
+    /// Cold GET: fetches the object from the backend and stores it (checksummed like a PUT,
+    /// with the backend's ETag and version). Concurrent callers for one object wait for the
+    /// first; the others find it stored.
+    pub(super) async fn cold_get(self: &Arc<Self>, bck: &Bck, obj: &str) -> Result<(), Error> {
+        let be = self.backend()?.clone();
+        let digest = ais_placement::digest(bck.uname(obj).as_bytes());
+        let _g = self.cold[(digest as usize) % self.cold.len()].lock().await;
+        let loc = self.mps().locate_digest(bck, obj, digest);
+        let (l2, c2) = (loc.clone(), bck.cname_obj(obj));
+        if tokio::task::spawn_blocking(move || ais_fs::load_lom(&l2.fqn, &c2).is_ok())
+            .await
+            .map_err(join_err)?
+        {
+            return Ok(()); // another cold GET stored it meanwhile
+        }
+        let ty = self.with_props(bck, |p| p.checksum.ty)?;
+        let (remote, resp) = be.get(&bck.name, obj).await.map_err(backend_err)?;
+        let mut w: Option<ObjWriter> = None;
+        let mut pending: Vec<bytes::Bytes> = Vec::new();
+        let mut pending_len = 0usize;
+        let mut stream = resp.bytes_stream();
+        loop {
+            let next = stream.next().await;
+            let done = next.is_none();
+            if let Some(b) = next {
+                let b = b.map_err(|e| {
+                    Error::new(ErrKind::Unavailable, format!("cold GET {obj}: {e}"))
+                })?;
+                pending_len += b.len();
+                pending.push(b);
+            }
+            if pending_len >= FLUSH_BYTES || done {
+                let bufs = std::mem::take(&mut pending);
+                pending_len = 0;
+                let (l2, w2) = (loc.clone(), w.take());
+                let nw =
+                    tokio::task::spawn_blocking(move || -> Result<ObjWriter, ais_fs::Error> {
+                        let mut w = match w2 {
+                            Some(w) => w,
+                            None => ObjWriter::create(&l2, ty)?,
+                        };
+                        for b in &bufs {
+                            w.write(b)?;
+                        }
+                        Ok(w)
+                    })
+                    .await
+                    .map_err(join_err)?
+                    .map_err(|e| self.fs_err(e))?;
+                w = Some(nw);
+            }
+            if done {
+                break;
+            }
+        }
+        let w = w.expect("the writer exists after the last flush");
+        let mut custom = BTreeMap::new();
+        if !remote.etag.is_empty() {
+            custom.insert("ETag".to_string(), remote.etag.clone());
+        }
+        if !remote.last_modified.is_empty() {
+            custom.insert("LastModified".to_string(), remote.last_modified.clone());
+        }
+        let locks = self.locks.clone();
+        let size = remote.size;
+        let version = remote.version.clone();
+        tokio::task::spawn_blocking(move || {
+            let _g = Target::lock_for(&locks, digest)
+                .lock()
+                .expect("object lock");
+            w.commit(
+                Lom {
+                    atime_ns: ais_core::time::now_nanos(),
+                    version,
+                    custom,
+                    ..Default::default()
+                },
+                (size > 0).then_some(size),
+            )
+        })
+        .await
+        .map_err(join_err)?
+        .map_err(|e| self.fs_err(e))?;
+        tracing::debug!(obj = %bck.cname_obj(obj), size, "cold GET");
+        Ok(())
+    }
+
+    /// HEAD of a remote object that is not cached: its attributes from the backend.
+    pub(super) async fn cloud_head(&self, bck: &Bck, obj: &str) -> Result<Resp, Error> {
+        let o = self
+            .backend()?
+            .head(&bck.name, obj)
+            .await
+            .map_err(backend_err)?;
+        let mut r = web::ok();
+        let h = r.headers_mut();
+        let hv = |s: &str| HeaderValue::from_str(s).map_err(|e| Error::internal(e.to_string()));
+        h.insert(http::header::CONTENT_LENGTH, hv(&o.size.to_string())?);
+        h.insert(hdr::PRESENT, HeaderValue::from_static("false"));
+        if !o.etag.is_empty() {
+            h.insert(http::header::ETAG, hv(&format!("\"{}\"", o.etag))?);
+        }
+        if !o.version.is_empty() {
+            h.insert(hdr::VERSION, hv(&o.version)?);
+        }
+        Ok(r)
+    }
+
+    /// Write-through: uploads the object just stored locally to the backend and records the
+    /// backend's ETag and version; if the upload fails, the local copy is removed and the PUT
+    /// fails.
+    pub(super) async fn cloud_put(&self, bck: &Bck, obj: &str) -> Result<(), Error> {
+        let be = self.backend()?.clone();
+        let digest = ais_placement::digest(bck.uname(obj).as_bytes());
+        let loc = self.mps().locate_digest(bck, obj, digest);
+        let cname = bck.cname_obj(obj);
+        let file = tokio::fs::File::open(&loc.fqn)
+            .await
+            .map_err(|e| Error::internal(format!("{cname}: {e}")))?;
+        let len = file
+            .metadata()
+            .await
+            .map_err(|e| Error::internal(format!("{cname}: {e}")))?
+            .len();
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
+            file,
+            FLUSH_BYTES,
+        ));
+        let locks = self.locks.clone();
+        match be.put(&bck.name, obj, body, len).await {
+            Ok(remote) => tokio::task::spawn_blocking(move || -> Result<(), ais_fs::Error> {
+                let _g = Target::lock_for(&locks, digest)
+                    .lock()
+                    .expect("object lock");
+                let mut lom = ais_fs::load_lom(&loc.fqn, &cname)?;
+                if !remote.etag.is_empty() {
+                    lom.custom.insert("ETag".into(), remote.etag);
+                }
+                if !remote.version.is_empty() {
+                    lom.version = remote.version;
+                }
+                ais_fs::store_lom(&loc.fqn, &cname, &lom)
+            })
+            .await
+            .map_err(join_err)?
+            .map_err(|e| self.fs_err(e)),
+            Err(e) => {
+                let _ = tokio::task::spawn_blocking(move || {
+                    let _g = Target::lock_for(&locks, digest)
+                        .lock()
+                        .expect("object lock");
+                    ais_fs::delete_object(&loc, &cname)
+                })
+                .await;
+                Err(backend_err(e))
+            }
+        }
+    }
+
+    /// Write-through DELETE: the backend first, then the cached copy (if any).
+    pub(super) async fn cloud_delete(&self, bck: &Bck, obj: &str) -> Result<(), Error> {
+        self.backend()?
+            .delete(&bck.name, obj)
+            .await
+            .map_err(backend_err)
+    }
+}

@@ -1,0 +1,140 @@
+//! `aws://` buckets in front of a real S3 emulator (moto server, installed in the test venv by
+//! `cargo xtask test`, started here on loopback): the bucket is discovered on first access,
+//! listed from the backend, read cold (fetched once, stored) then warm — still served with the
+//! emulator stopped — written and deleted through to the backend; backend failures are clear
+//! errors.
+
+use ais_api::Client;
+use ais_backend::S3Backend;
+use ais_core::{Bck, Provider};
+use ais_e2e::{Cluster, data, wait_for};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const N: usize = 12;
+
+fn obj(i: usize) -> String {
+    format!("cold/o-{i:02}")
+}
+
+fn size(i: usize) -> usize {
+    1 + i * 7717
+}
+
+/// The moto server child, killed on drop.
+struct Moto(Child);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aws_bucket_cold_warm_write_through() {
+    let python = std::env::var("AIS_PYTHON")
+        .expect("AIS_PYTHON is not set: run with `cargo xtask test` (it installs moto)");
+    let moto_bin = std::path::Path::new(&python).with_file_name("moto_server");
+    let port = free_port();
+    let moto = Moto(
+        Command::new(&moto_bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", moto_bin.display())),
+    );
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let be = S3Backend::new(&endpoint, "us-east-1", "testing", "testing").unwrap();
+    wait_for(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async { be.create_bucket("cloud").await.ok() },
+    )
+    .await
+    .expect("moto server up");
+    for i in 0..N {
+        be.put_bytes("cloud", &obj(i), data(i as u64, size(i)).into())
+            .await
+            .unwrap();
+    }
+
+    let cl = Cluster::deploy_with_env(
+        1,
+        2,
+        "cloud",
+        &[
+            ("S3_ENDPOINT", &endpoint),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    )
+    .expect("deploy 1 proxy + 2 targets");
+    let c = Client::new(&cl.endpoint).unwrap();
+    let bck = Bck::new("cloud", Provider::Aws).unwrap();
+
+    // Discovered on first access, listed from the backend.
+    let names: Vec<String> = c
+        .list_objects_all(&bck, "cold/", "name,size")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, (0..N).map(obj).collect::<Vec<_>>());
+    assert!(
+        c.list_buckets(Some(Provider::Aws))
+            .await
+            .unwrap()
+            .iter()
+            .any(|b| b.name == "cloud"),
+        "remote bucket added to the BMD"
+    );
+
+    // Cold GET of the first half; HEAD of an uncached object answers from the backend.
+    for i in 0..N / 2 {
+        let (_, b) = c.get_object(&bck, &obj(i), None).await.unwrap();
+        assert!(b[..] == data(i as u64, size(i))[..], "{}", obj(i));
+    }
+    let h = c.head_object(&bck, &obj(N - 1), "").await.unwrap();
+    assert_eq!(h.size, size(N - 1) as u64);
+
+    // Write-through PUT and DELETE.
+    c.put_object(&bck, "new/obj", bytes::Bytes::from_static(b"through"), None)
+        .await
+        .unwrap();
+    let (_, r) = be.get("cloud", "new/obj").await.unwrap();
+    assert_eq!(&r.bytes().await.unwrap()[..], b"through");
+    c.delete_object(&bck, &obj(0)).await.unwrap();
+    assert!(matches!(
+        be.head("cloud", &obj(0)).await,
+        Err(ais_backend::Error::NotFound(_))
+    ));
+    let e = c
+        .get_object(&bck, "no/such/object", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(404), "{e}");
+
+    // The emulator goes away: cached objects are still served (warm GET never touches the
+    // backend); an uncached one is a clear 503.
+    drop(moto);
+    for i in 1..N / 2 {
+        let (_, b) = c.get_object(&bck, &obj(i), None).await.unwrap();
+        assert!(b[..] == data(i as u64, size(i))[..], "warm {}", obj(i));
+    }
+    let (_, b) = c.get_object(&bck, "new/obj", None).await.unwrap();
+    assert_eq!(&b[..], b"through");
+    let e = c.get_object(&bck, &obj(N - 1), None).await.unwrap_err();
+    assert_eq!(e.status(), Some(503), "{e}");
+}
