@@ -35,6 +35,8 @@ pub(crate) struct Ctl {
     pub(crate) stats: ais_stats::Stats,
     /// Set when the node was told to leave (shutdown, decommission): no more heartbeats or joins.
     leaving: AtomicBool,
+    /// Domains of S3 virtual-hosted addressing (see `s3::vhost_domains_from_env`).
+    pub(crate) s3_vhost_domains: Vec<String>,
 }
 
 impl Ctl {
@@ -58,6 +60,7 @@ impl Ctl {
         stats.set_enabled(c.metrics.enabled);
         Ok(Ctl {
             leaving: AtomicBool::new(false),
+            s3_vhost_domains: crate::s3::vhost_domains_from_env(),
             stats,
             me,
             meta,

@@ -38,6 +38,7 @@ impl S3Req {
         req: http::Request<Incoming>,
         remote: SocketAddr,
         has_bucket: impl Fn(&str) -> bool,
+        vhost_domains: &[String],
     ) -> Result<S3Req, (S3Error, Method, String)> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
@@ -51,11 +52,13 @@ impl S3Req {
         let (bucket, key) = {
             match req
                 .header("host")
+                .filter(|h| vhost_allowed(h, vhost_domains))
                 .and_then(route::vhost_bucket)
                 .filter(|b| has_bucket(b))
             {
                 Some(b) => {
-                    let k = rest.trim_start_matches('/');
+                    // The whole path is the key (no `/s3` prefix in this addressing).
+                    let k = req.raw_path.trim_start_matches('/');
                     let key = (!k.is_empty())
                         .then(|| route::decode_path(k))
                         .transpose()
@@ -122,8 +125,16 @@ impl S3Req {
                 (Some(b), true) => format!("/{b}{rest}"),
                 _ => rest.to_string(),
             };
-            let cands = [canonical.as_str(), self.req.raw_path.as_str()];
-            return ais_s3::sigv2::verify(&r, &cands, now, !keys.is_empty(), &secret_of);
+            // Virtual-hosted: only `/bucket/key` (the unsigned Host chose the bucket, so the
+            // path as sent must not be accepted on its own); path-style: also the path as sent
+            // (it names the same bucket).
+            let as_sent = self.req.raw_path.as_str();
+            let cands: &[&str] = if self.vhost {
+                &[canonical.as_str()]
+            } else {
+                &[canonical.as_str(), as_sent]
+            };
+            return ais_s3::sigv2::verify(&r, cands, now, !keys.is_empty(), &secret_of);
         }
         sigv4::verify(&r, now, !keys.is_empty(), &secret_of)
     }
@@ -136,6 +147,32 @@ impl S3Req {
             _ => "/".into(),
         }
     }
+}
+
+/// Domains under which `Host: <bucket>.<domain>` selects virtual-hosted addressing: `localhost`
+/// and the comma-separated `AIS_S3_VHOST_DOMAINS` of the node's environment. Any other host is
+/// path-style, so a bucket named like a host label cannot capture path-style requests.
+pub(crate) fn vhost_domains_from_env() -> Vec<String> {
+    let mut v = vec!["localhost".to_string()];
+    if let Ok(s) = std::env::var("AIS_S3_VHOST_DOMAINS") {
+        v.extend(
+            s.split(',')
+                .map(|d| d.trim().trim_start_matches('.').to_ascii_lowercase())
+                .filter(|d| !d.is_empty()),
+        );
+    }
+    v
+}
+
+fn vhost_allowed(host: &str, domains: &[String]) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    let Some((_, rest)) = name.split_once('.') else {
+        return false;
+    };
+    domains.iter().any(|d| rest.eq_ignore_ascii_case(d))
 }
 
 /// Whether `name` is an existing `ais://` bucket (virtual-hosted addressing).
@@ -248,6 +285,16 @@ pub(crate) async fn read_xml_body(req: &mut Req) -> Result<bytes::Bytes, S3Error
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vhost_domains() {
+        let d = vec!["localhost".to_string(), "s3.example.com".to_string()];
+        assert!(vhost_allowed("b.localhost:8080", &d));
+        assert!(vhost_allowed("b.s3.example.com", &d));
+        assert!(!vhost_allowed("ais.example.com", &d));
+        assert!(!vhost_allowed("localhost:8080", &d));
+        assert!(!vhost_allowed("b.evil.localhost.com", &d));
+    }
 
     #[test]
     fn times() {

@@ -274,10 +274,18 @@ impl PayloadCheck {
                 let got = h.finish_b64();
                 let want = match v {
                     Some(v) => Some(v),
-                    None => trailers
-                        .iter()
-                        .find(|(k, _)| k == a.header())
-                        .map(|(_, v)| v.trim().to_string()),
+                    None => Some(
+                        trailers
+                            .iter()
+                            .find(|(k, _)| k == a.header())
+                            .map(|(_, v)| v.trim().to_string())
+                            .ok_or_else(|| {
+                                S3Error::new(
+                                    S3ErrorCode::InvalidRequest,
+                                    format!("the announced trailer {} is missing", a.header()),
+                                )
+                            })?,
+                    ),
                 };
                 match want {
                     Some(w) if w != got => {
@@ -363,13 +371,15 @@ mod tests {
             );
         }
         // CRC-64/NVME check value of "123456789" is 0xae8b14860a799888.
+        let want = B64.encode(0xae8b14860a799888u64.to_be_bytes());
         let mut p = PayloadCheck::new(None, None, Some((ChecksumAlgo::Crc64Nvme, None)));
         p.update(b"123456789");
-        let s = p.finish(&[]).unwrap();
-        assert_eq!(
-            s.checksum.unwrap().1,
-            B64.encode(0xae8b14860a799888u64.to_be_bytes())
-        );
+        let tr = vec![("x-amz-checksum-crc64nvme".to_string(), want.clone())];
+        assert_eq!(p.finish(&tr).unwrap().checksum.unwrap().1, want);
+        // A trailer announced but never sent is an error, not an unchecked upload.
+        let mut p = PayloadCheck::new(None, None, Some((ChecksumAlgo::Crc64Nvme, None)));
+        p.update(b"123456789");
+        assert_eq!(p.finish(&[]).unwrap_err().code, S3ErrorCode::InvalidRequest);
         // Trailer-announced checksum verified from the trailers.
         let req = requested_checksum(&hm(&[("x-amz-trailer", "x-amz-checksum-crc32")])).unwrap();
         let mut p = PayloadCheck::new(None, None, req.clone());

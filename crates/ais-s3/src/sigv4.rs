@@ -395,6 +395,26 @@ pub fn verify(
     );
     let signed: Vec<&str> = parsed.signed_headers.iter().map(String::as_str).collect();
     let exclude_sig = parsed.expires.is_some();
+    // As S3: `host` must be signed, and so must every `x-amz-*` header present (an unsigned
+    // one — e.g. `x-amz-copy-source` added to a presigned PUT — would change the operation).
+    if !signed.contains(&"host") {
+        return Err(S3Error::new(
+            S3ErrorCode::AccessDenied,
+            "The host header must be signed",
+        ));
+    }
+    for name in req.headers.keys() {
+        let n = name.as_str();
+        if n.starts_with("x-amz-")
+            && !signed.contains(&n)
+            && !(exclude_sig && n == "x-amz-content-sha256")
+        {
+            return Err(S3Error::new(
+                S3ErrorCode::AccessDenied,
+                format!("There were headers present in the request which were not signed: {n}"),
+            ));
+        }
+    }
 
     let try_sig = |plus_is_space: bool| {
         let canonical = canonical_request(

@@ -184,6 +184,9 @@ def test_listing(s3, bucket):
     assert contents == ["plus+key", "top1", "top2"]
     r = s3.list_objects_v2(Bucket=bucket, Prefix="b/", Delimiter="/")
     assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["b/c/"]
+    # start-after is literal (it does not skip the prefix's subtree).
+    r = s3.list_objects_v2(Bucket=bucket, Prefix="b/", Delimiter="/", StartAfter="b/")
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["b/c/"]
     r = s3.list_objects_v2(Bucket=bucket, Prefix="a/", StartAfter="a/020")
     assert [o["Key"] for o in r["Contents"]] == [f"a/{i:03}" for i in range(21, 25)]
     r = s3.list_objects_v2(Bucket=bucket, Prefix="a/", MaxKeys=3)
@@ -318,6 +321,32 @@ def test_presigned(s3, bucket, endpoint, keys):
     with urllib.request.urlopen(req, timeout=10) as r:
         assert r.status == 200
     assert s3.get_object(Bucket=bucket, Key="up")["Body"].read() == b"via presigned put"
+    # A presigned PUT cannot be turned into a copy by adding an unsigned x-amz-copy-source.
+    put2 = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "up2"}, ExpiresIn=300)
+    req = urllib.request.Request(
+        put2, data=b"", method="PUT", headers={"x-amz-copy-source": f"{bucket}/shared file"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=10)
+    assert e.value.code == 403 and b"AccessDenied" in e.value.read()
+    # A V2 presigned URL replayed with another bucket in Host (virtual-hosted) is refused.
+    other = bucket + "-vh"
+    s3.create_bucket(Bucket=other)
+    try:
+        port = endpoint.rsplit(":", 1)[1]
+        v2 = make_client(endpoint + "/s3", *keys).generate_presigned_url(
+            "put_object", Params={"Bucket": bucket, "Key": "v2key"}, ExpiresIn=300
+        )
+        path = v2.split(port, 1)[1]
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", data=b"x", method="PUT", headers={"Host": f"{other}.localhost:{port}"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=10)
+        assert e.value.code == 403
+        assert s3.list_objects_v2(Bucket=other)["KeyCount"] == 0
+    finally:
+        s3.delete_bucket(Bucket=other)
     # Expired: valid for 1 s; poll (bounded) until the server refuses it.
     short = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "shared file"}, ExpiresIn=1)
     deadline = time.monotonic() + 10

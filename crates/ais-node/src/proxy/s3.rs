@@ -63,7 +63,12 @@ impl Proxy {
         remote: SocketAddr,
     ) -> Resp {
         let bmd = self.bmd();
-        let sr = match S3Req::parse(req, remote, |b| s3::bucket_exists(&bmd, b)) {
+        let sr = match S3Req::parse(
+            req,
+            remote,
+            |b| s3::bucket_exists(&bmd, b),
+            &self.ctl.s3_vhost_domains,
+        ) {
             Ok(s) => s,
             Err((e, m, p)) => return s3::error_resp(&e, &m, &p),
         };
@@ -293,8 +298,14 @@ impl Proxy {
         self.bmd().need(&bck).map_err(|e| s3::from_ais(&e))?;
         // Where the next target page starts (strictly after).
         let mut cursor = start.clone();
-        if !delimiter.is_empty() && cursor.ends_with(&delimiter) && cursor.starts_with(&prefix) {
-            // A marker naming a common prefix continues after everything under it.
+        if !v2
+            && !delimiter.is_empty()
+            && cursor.ends_with(&delimiter)
+            && cursor.len() > prefix.len()
+            && cursor.starts_with(&prefix)
+        {
+            // A v1 marker naming a common prefix (our NextMarker) continues after everything
+            // under it. (A v2 token already holds the exact cursor; start-after is literal.)
             cursor.push(AFTER_ALL);
         }
         if cursor.as_str() < prefix.as_str() && !prefix.is_empty() {
@@ -403,7 +414,11 @@ impl Proxy {
         let mut failed = Vec::new();
         for k in d.keys {
             let cname = bck.cname_obj(&k);
-            match errs.iter().find(|e| e.contains(&cname)) {
+            let tag = format!("{cname}:");
+            match errs
+                .iter()
+                .find(|e| e.starts_with(&tag) || e.contains(&format!(" {tag}")))
+            {
                 Some(e) => failed.push((k, S3Error::new(S3ErrorCode::InternalError, e.clone()))),
                 None => deleted.push(k),
             }

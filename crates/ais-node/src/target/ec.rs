@@ -111,7 +111,13 @@ impl Target {
         };
         let loc = self.mps().locate(bck, obj);
         let cname = bck.cname_obj(obj);
+        let digest = ais_placement::digest(bck.uname(obj).as_bytes());
+        let locks = self.locks.clone();
         let (lom, bytes) = tokio::task::spawn_blocking(move || -> Result<_, ais_fs::Error> {
+            // A consistent snapshot: metadata and bytes of one version.
+            let _g = Target::lock_for(&locks, digest)
+                .lock()
+                .expect("object lock");
             let lom = ais_fs::load_lom(&loc.fqn, &cname)?;
             if lom.size > EC_MAX_OBJECT {
                 return Ok((lom, None));
@@ -220,7 +226,22 @@ impl Target {
             .to_bytes();
         let loc = slice_location(&self.mps().locate(&bck, &obj));
         let cname = bck.cname_obj(&obj);
+        let incoming: SliceMeta = serde_json::from_str(&js)
+            .map_err(|e| Error::bad_request(format!("slice metadata: {e}")))?;
+        let c2 = cname.clone();
         tokio::task::spawn_blocking(move || -> Result<(), ais_fs::Error> {
+            let cname = c2;
+            // A late slice of an older version never replaces a newer one.
+            let age = |m: &SliceMeta| (m.version.parse::<u64>().unwrap_or(0), m.atime);
+            if let Ok(have) = ais_fs::load_lom(&loc.fqn, &cname)
+                && let Some(m) = have
+                    .custom
+                    .get(META_KEY)
+                    .and_then(|j| serde_json::from_str::<SliceMeta>(j).ok())
+                && age(&m) > age(&incoming)
+            {
+                return Ok(());
+            }
             let mut w = ObjWriter::create(&loc, CksumType::None)?;
             w.write(&bytes)?;
             let mut custom = BTreeMap::new();
@@ -275,18 +296,26 @@ impl Target {
         Ok(web::ok())
     }
 
-    /// After a DELETE of an EC object: every other target drops its piece (background).
-    pub(super) fn ec_delete_later(self: &Arc<Self>, bck: Bck, obj: String) {
-        let me = self.clone();
-        tokio::spawn(async move {
-            let path = obj_path(&bck, &obj);
-            let smap = me.smap();
-            let dels = smap.tmap.values().map(|t| {
-                let url = format!("{}{path}", t.intra_data_net.direct_url);
-                me.ctl.intra.request(reqwest::Method::DELETE, &url).send()
-            });
-            futures_util::future::join_all(dels).await;
+    /// After a DELETE of an EC object: every target drops its piece (failures are logged; a
+    /// target that is down keeps its piece).
+    pub(super) async fn ec_delete_all(&self, bck: &Bck, obj: &str) {
+        let path = obj_path(bck, obj);
+        let smap = self.smap();
+        let dels = smap.tmap.values().map(|t| {
+            let url = format!("{}{path}", t.intra_data_net.direct_url);
+            async move {
+                let r = self
+                    .ctl
+                    .intra
+                    .request(reqwest::Method::DELETE, &url)
+                    .send()
+                    .await;
+                if !r.as_ref().is_ok_and(|r| r.status().is_success()) {
+                    tracing::warn!(%url, "dropping an EC slice failed");
+                }
+            }
         });
+        futures_util::future::join_all(dels).await;
     }
 
     /// The object is missing or damaged here: gathers slices or a replica from every target,
@@ -294,6 +323,19 @@ impl Target {
     pub(super) async fn ec_restore(self: &Arc<Self>, bck: &Bck, obj: &str) -> Result<bool, Error> {
         if self.with_props(bck, ec_of)?.is_none() {
             return Ok(false);
+        }
+        // One rebuild per object at a time; the others find it rebuilt.
+        let digest = ais_placement::digest(bck.uname(obj).as_bytes());
+        let _flight = self.cold[(digest as usize) % self.cold.len()].lock().await;
+        {
+            let loc = self.mps().locate_digest(bck, obj, digest);
+            let cname = bck.cname_obj(obj);
+            if tokio::task::spawn_blocking(move || super::mirror::intact(&loc, &cname))
+                .await
+                .map_err(join_err)?
+            {
+                return Ok(true);
+            }
         }
         let path = obj_path(bck, obj);
         let smap = self.smap();
@@ -373,7 +415,6 @@ impl Target {
             return Ok(false);
         }
         let ty = self.with_props(bck, |p| p.checksum.ty)?;
-        let digest = ais_placement::digest(bck.uname(obj).as_bytes());
         let loc = self.mps().locate_digest(bck, obj, digest);
         let locks = self.locks.clone();
         let cname = bck.cname_obj(obj);

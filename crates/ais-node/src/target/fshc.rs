@@ -34,6 +34,8 @@ pub(super) fn probe(mp: &str) -> Result<(), String> {
     let _ = std::fs::remove_file(&f);
     match res {
         Ok(true) => Ok(()),
+        // A full disk (or quota) is not a failed disk: the root is there and readable.
+        Err(e) if matches!(e.raw_os_error(), Some(28) | Some(122)) => Ok(()),
         Ok(false) => Err("probe read back different bytes".into()),
         Err(e) => Err(format!("probe: {e}")),
     }

@@ -128,19 +128,29 @@ impl Target {
         let mps = self.mps();
         let locks = self.locks.clone();
         let bck = dr.bck;
-        let n_copies = self.with_props(&bck, super::mirror::copies_of)?;
-        // EC buckets: the other targets drop their slices of every listed name.
+        // EC buckets: the other targets drop their slices of the names this target owns
+        // (in the background, a bounded number at a time).
         if self.with_props(&bck, super::ec::ec_of)?.is_some() {
             let smap = self.smap();
-            for n in &names {
-                let d = ais_placement::digest(bck.uname(n).as_bytes());
-                if smap
-                    .hrw_target_digest(d)
-                    .is_ok_and(|t| t.daemon_id == self.ctl.me.daemon_id)
-                {
-                    self.ec_delete_later(bck.clone(), n.clone());
-                }
-            }
+            let mine: Vec<String> = names
+                .iter()
+                .filter(|n| {
+                    let d = ais_placement::digest(bck.uname(n).as_bytes());
+                    smap.hrw_target_digest(d)
+                        .is_ok_and(|t| t.daemon_id == self.ctl.me.daemon_id)
+                })
+                .cloned()
+                .collect();
+            let (me, b) = (self.clone(), bck.clone());
+            tokio::spawn(async move {
+                use futures_util::StreamExt;
+                futures_util::stream::iter(mine)
+                    .for_each_concurrent(8, |n: String| {
+                        let (me, b) = (me.clone(), b.clone());
+                        async move { me.ec_delete_all(&b, &n).await }
+                    })
+                    .await;
+            });
         }
         let res = tokio::task::spawn_blocking(move || {
             let mut res = BatchResult::default();
@@ -158,7 +168,10 @@ impl Target {
                 let _g = Target::lock_for(&locks, d).lock().expect("object lock");
                 let size = std::fs::metadata(&loc.fqn).map(|m| m.len()).unwrap_or(0);
                 let deleted = ais_fs::delete_object(&loc, &cname);
-                super::mirror::remove_copies(&mps.copy_locations(&bck, &n, d, n_copies), &cname);
+                super::mirror::remove_copies(
+                    &super::mirror::copy_candidates(&mps, &bck, &n),
+                    &cname,
+                );
                 match deleted {
                     Ok(()) => {
                         res.objs += 1;

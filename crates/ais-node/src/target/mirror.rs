@@ -20,13 +20,19 @@ pub(super) fn copies_of(p: &Bprops) -> usize {
 }
 
 /// Blocking: writes every copy of the object at `main` (replacing older ones).
+///
+/// Best effort: the object is already committed, so a copy that cannot be written is logged
+/// and left to the next restore or make-n-copies (a stale copy is never preferred: restore
+/// takes the newest intact one).
 pub(super) fn write_copies(
     main: &Location,
     copies: &[Location],
     cname: &str,
 ) -> Result<(), ais_fs::Error> {
     for c in copies {
-        ais_fs::copy_object(main, cname, c, None, || ())?;
+        if let Err(e) = ais_fs::copy_object(main, cname, c, None, || ()) {
+            tracing::warn!(obj = %cname, mp = %c.mountpath, err = %e, "writing a mirror copy");
+        }
     }
     Ok(())
 }
@@ -81,9 +87,20 @@ pub(super) fn restore(
     wanted: &[Location],
     cname: &str,
 ) -> bool {
+    if intact(main, cname) {
+        return true; // written or restored meanwhile (callers hold the object lock)
+    }
+    // The newest intact copy (version, then access time): stale copies may linger where the
+    // copy set used to be.
+    let newest = |l: &Location| {
+        ais_fs::load_lom(&l.fqn, cname)
+            .map(|m| (m.version.parse::<u64>().unwrap_or(0), m.atime_ns))
+            .unwrap_or((0, i64::MIN))
+    };
     let Some(good) = sources
         .iter()
-        .find(|c| c.fqn != main.fqn && intact(c, cname))
+        .filter(|c| c.fqn != main.fqn && intact(c, cname))
+        .max_by_key(|c| newest(c))
     else {
         return false;
     };

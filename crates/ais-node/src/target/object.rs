@@ -256,6 +256,42 @@ impl Target {
         }
     }
 
+    /// HEAD of a mirrored object that is lost or damaged: restores it from a copy (as GET
+    /// does inside its read) and tries once more.
+    async fn or_mirror_restored<F, Fut>(
+        self: &Arc<Self>,
+        r: Result<Resp, Error>,
+        bck: &Bck,
+        obj: &str,
+        again: F,
+    ) -> Result<Resp, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Resp, Error>>,
+    {
+        let e = match r {
+            Err(e) if e.kind() == ErrKind::NotFound || e.msg.contains("corrupt") => e,
+            r => return r,
+        };
+        let n = self.with_props(bck, super::mirror::copies_of)?;
+        if n <= 1 {
+            return Err(e);
+        }
+        let d = ais_placement::digest(bck.uname(obj).as_bytes());
+        let mps = self.mps();
+        let main = mps.locate_digest(bck, obj, d);
+        let sources = super::mirror::copy_candidates(&mps, bck, obj);
+        let wanted = mps.copy_locations(bck, obj, d, n);
+        let (locks, cname) = (self.locks.clone(), bck.cname_obj(obj));
+        let restored = tokio::task::spawn_blocking(move || {
+            let _g = Target::lock_for(&locks, d).lock().expect("object lock");
+            super::mirror::restore(&main, &sources, &wanted, &cname)
+        })
+        .await
+        .map_err(join_err)?;
+        if restored { again().await } else { Err(e) }
+    }
+
     /// A miss or damage that neither the neighbors nor mirror copies could help: rebuilds the
     /// object from its erasure-coded slices (EC buckets) and tries once more.
     pub(super) async fn or_rebuilt<F, Fut>(
@@ -419,13 +455,8 @@ impl Target {
         })
         .await
         .map_err(join_err)?;
-        if let Err(e) = &r
-            && !matches!(
-                e,
-                ais_fs::Error::Checksum(_) | ais_fs::Error::NameConflict(_)
-            )
-        {
-            // A miss or an I/O error may be a failing mountpath.
+        if let Err(ais_fs::Error::Io(..)) = &r {
+            // An I/O error may be a failing mountpath (a vanished one is handled on the miss).
             self.fshc_check(&mp);
         }
         let (lom, mtime, range, body) = r.map_err(|e| self.fs_err(e))?;
@@ -485,6 +516,12 @@ impl Target {
         obj: &str,
     ) -> Result<Resp, Error> {
         let r = self.head_obj_local(req, bck, obj).await;
+        let r = self
+            .or_mirror_restored(r, bck, obj, || self.head_obj_local(req, bck, obj))
+            .await;
+        let r = self
+            .or_lost_mountpath(r, bck, obj, || self.head_obj_local(req, bck, obj))
+            .await;
         let r = self.or_neighbors(r, req, bck, obj).await;
         let r = match r {
             Err(e) if e.kind() == ErrKind::NotFound && self.has_backend(bck) => {
@@ -774,8 +811,8 @@ impl Target {
         let loc = self.mps().locate_digest(&bck, &obj, digest);
         let cname = bck.cname_obj(&obj);
         let locks = self.locks.clone();
-        let n = self.with_props(&bck, super::mirror::copies_of)?;
-        let copies = self.copy_locations(&bck, &obj, digest, n);
+        // Every `%cp` of the name goes, wherever the copy set was (no orphan can restore it).
+        let copies = super::mirror::copy_candidates(&self.mps(), &bck, &obj);
         tokio::task::spawn_blocking(move || {
             let _g = Target::lock_for(&locks, digest)
                 .lock()
@@ -792,7 +829,8 @@ impl Target {
         })
         .map_err(|e| self.fs_err(e))?;
         if self.with_props(&bck, super::ec::ec_of)?.is_some() {
-            self.ec_delete_later(bck, obj);
+            // Before acknowledging: a GET right after must not rebuild it from its slices.
+            self.ec_delete_all(&bck, &obj).await;
         }
         Ok(web::ok())
     }

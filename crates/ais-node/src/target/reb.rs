@@ -232,8 +232,7 @@ impl Target {
         let locks = self.locks.clone();
         let version = lom.version.clone();
         let size = lom.size;
-        let n = self.with_props(bck, super::mirror::copies_of)?;
-        let copies = self.copy_locations(bck, name, digest, n);
+        let copies = super::mirror::copy_candidates(&self.mps(), bck, name);
         tokio::task::spawn_blocking(move || {
             let _g = Target::lock_for(&locks, digest)
                 .lock()

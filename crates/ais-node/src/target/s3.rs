@@ -263,7 +263,12 @@ impl Target {
         remote: SocketAddr,
     ) -> Resp {
         let bmd = self.ctl.meta.bmd();
-        let sr = match S3Req::parse(req, remote, |b| s3::bucket_exists(&bmd, b)) {
+        let sr = match S3Req::parse(
+            req,
+            remote,
+            |b| s3::bucket_exists(&bmd, b),
+            &self.ctl.s3_vhost_domains,
+        ) {
             Ok(s) => s,
             Err((e, m, p)) => return s3::error_resp(&e, &m, &p),
         };
@@ -405,10 +410,7 @@ impl Target {
         let loc = self.mps().locate_digest(bck, key, digest);
         let cname = bck.cname_obj(key);
         let locks = self.locks.clone();
-        let n = self
-            .with_props(bck, super::mirror::copies_of)
-            .map_err(s3e)?;
-        let copies = self.copy_locations(bck, key, digest, n);
+        let copies = super::mirror::copy_candidates(&self.mps(), bck, key);
         let r = tokio::task::spawn_blocking(move || {
             let _g = Target::lock_for(&locks, digest)
                 .lock()
@@ -427,7 +429,7 @@ impl Target {
                     .map_err(s3e)?
                     .is_some()
                 {
-                    self.ec_delete_later(bck.clone(), key.to_string());
+                    self.ec_delete_all(bck, key).await;
                 }
                 Ok(web::status(web::ok(), StatusCode::NO_CONTENT))
             }

@@ -373,13 +373,24 @@ impl Target {
                 for p in &listed {
                     let path = dir.join(part_name(p.number));
                     let mut f = std::fs::File::open(&path).map_err(|e| io_err(&path, e))?;
+                    // The bytes concatenated are the ones listed: each part's MD5 is checked
+                    // as it is read (a part re-uploaded meanwhile fails here).
+                    let mut md5 = ais_core::CksumHasher::new(CksumType::Md5)
+                        .expect("MD5 is a supported checksum");
                     loop {
                         let n = f.read(&mut buf).map_err(|e| io_err(&path, e))?;
                         if n == 0 {
                             break;
                         }
+                        md5.update(&buf[..n]);
                         w.write(&buf[..n])
                             .map_err(|e| s3e(crate::err::from_fs(e, &cname)))?;
+                    }
+                    if md5.finish().value != p.etag {
+                        return Err(S3Error::new(
+                            S3ErrorCode::InvalidPart,
+                            format!("part {} changed while completing the upload", p.number),
+                        ));
                     }
                 }
                 let etag = ais_s3::etag::multipart_etag(listed.iter().map(|p| p.etag.as_str()));
