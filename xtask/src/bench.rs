@@ -4,8 +4,7 @@
 //! Layout of the bench directory (default `<target>/bench`):
 //!
 //! ```text
-//! DIR/bin/{aisnode,aisloader}        copies of the release binaries (the shared target dir may
-//!                                    be rebuilt while the bench runs)
+//! DIR/bin/{aisnode,aisloader}        copies of the binaries (profile `perf` = release settings)
 //! DIR/proxy-0/, DIR/target-0/mp{1,2}  the playground (`cargo xtask deploy --dir DIR`)
 //! DIR/www/<bucket>/<name>            hard links to the objects on the mountpaths: nginx's root
 //! DIR/objlist-<bucket>.txt           the names both GET runs read (`aisloader -objlist`)
@@ -98,6 +97,7 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
     let secs: u64 = if quick { 3 } else { 20 };
     let workers: &[usize] = if quick { &[16] } else { &[16, 64] };
 
+    nginx_port_free(nginx_port)?; // fail before the minutes of building and PUTs
     check::ensure_debs(&[("nginx", "nginx")])?;
     let nginx_bin = which("nginx").context("nginx is not on PATH (nor in /usr/sbin)")?;
     let (aisnode, aisloader) = build(&dir)?;
@@ -138,6 +138,7 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
         }
     }
 
+    let load_before = loadavg();
     let loader = Loader {
         bin: aisloader,
         pin,
@@ -208,10 +209,17 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
             });
         }
     }
+    let load_after = loadavg();
     drop(guard); // stop nginx and the cluster before writing anything
     remove_objects(&dir)?;
 
-    let table = render(&rows, quick, secs, cpus, pin);
+    let mut table = render(&rows, quick, secs, cpus, pin);
+    let _ = writeln!(
+        table,
+        "\nLoad average (1 min) before / after the runs: {load_before} / {load_after} \
+         (the bench itself keeps both CPUs busy; a high \
+         value before the runs means other work shared the machine)."
+    );
     println!("{table}");
     let results = dir.join("results.md");
     fs::write(&results, &table).with_context(|| format!("writing {}", results.display()))?;
@@ -302,11 +310,21 @@ fn which(cmd: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Builds release aisnode and aisloader and copies them into `DIR/bin`.
+/// Builds aisnode and aisloader with the `perf` profile (the release settings, own output dir
+/// `<target>/perf`: release binaries of another checkout sharing the target dir cannot be picked
+/// up by mistake) and copies them into `DIR/bin`.
 fn build(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     let mut cmd = crate::cargo();
-    cmd.args(["build", "--release", "-p", "aisnode", "-p", "aisloader"])
-        .stdout(std::io::stderr());
+    cmd.args([
+        "build",
+        "--profile",
+        "perf",
+        "-p",
+        "aisnode",
+        "-p",
+        "aisloader",
+    ])
+    .stdout(std::io::stderr());
     eprintln!("==> {}", check::describe(&cmd));
     let status = cmd.status().context("running cargo")?;
     if !status.success() {
@@ -316,7 +334,7 @@ fn build(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     fs::create_dir_all(&bin_dir).with_context(|| format!("creating {}", bin_dir.display()))?;
     let mut out = Vec::new();
     for name in ["aisnode", "aisloader"] {
-        let src = crate::target_dir().join("release").join(name);
+        let src = crate::target_dir().join("perf").join(name);
         let dst = bin_dir.join(name);
         // Remove first: overwriting a running executable fails with ETXTBSY.
         let _ = fs::remove_file(&dst);
@@ -326,6 +344,15 @@ fn build(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     }
     let loader = out.pop().context("no aisloader")?;
     let node = out.pop().context("no aisnode")?;
+    // Sanity check: this aisloader has the plain-HTTP mode the nginx runs need.
+    let help = Command::new(&loader)
+        .arg("-help")
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {} -help", loader.display()))?;
+    if !String::from_utf8_lossy(&help.stderr).contains("-httpget") {
+        bail!("{} has no -httpget mode: stale build?", loader.display());
+    }
     Ok((node, loader))
 }
 
@@ -398,6 +425,14 @@ fn cpu_ticks(pid: u32) -> u64 {
         let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         n(11) + n(12)
     })
+}
+
+/// The 1-minute load average (`?` if unreadable).
+fn loadavg() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`, 100 if unknown).
@@ -583,6 +618,15 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn nginx_port_free(port: u16) -> anyhow::Result<()> {
+    match std::net::TcpListener::bind((HOST, port)) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            bail!("nginx port {HOST}:{port} is not free ({e}): pick another base with --port")
+        }
+    }
+}
+
 /// The nginx configuration: static files from `www`, everything else inside `ndir`.
 fn nginx_conf(ndir: &Path, www: &Path, port: u16, workers: usize, root: bool) -> String {
     let n = ndir.display();
@@ -627,6 +671,8 @@ fn start_nginx(
     workers: usize,
     pin: bool,
 ) -> anyhow::Result<Child> {
+    // Else the readiness probe below could connect to whatever holds the port.
+    nginx_port_free(port)?;
     let ndir = dir.join("nginx");
     fs::create_dir_all(ndir.join("tmp")).with_context(|| format!("creating {}", ndir.display()))?;
     let conf = ndir.join("nginx.conf");

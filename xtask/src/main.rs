@@ -46,10 +46,10 @@ verbs:
              --role proxy|target  [--dir DIR] [--bin PATH] [--debug]
   test     build, set up the Python venv and run every test;
            extra arguments are passed to `cargo test` (e.g. -- --nocapture)
-  bench    build release aisnode+aisloader, deploy a playground (1 proxy, 1 target) in a
-           bench dir, run aisloader PUT then GET (16 KiB and 1 MiB objects, 16 and 64 workers,
-           20 s each) and the same GETs against nginx serving the same bytes; prints the table
-           and writes it into docs/performance.md (see there)
+  bench    build aisnode+aisloader (profile perf: release settings), deploy a playground
+           (1 proxy, 1 target) in a bench dir, run aisloader PUT then GET (16 KiB and 1 MiB
+           objects, 16 and 64 workers, 20 s each) and the same GETs against nginx serving the
+           same bytes; prints the table and writes it into docs/performance.md (see there)
              --quick          3 s runs, 16 workers only; the table is not written into the docs
              --dir DIR        bench dir (default <target>/bench)
              --port BASE      the cluster's first port (default 9080); nginx gets BASE+50
