@@ -100,7 +100,7 @@ pub(crate) fn test(extra: &[String]) -> anyhow::Result<()> {
 
 /// Installs Debian packages whose command is missing (`(command, package)` pairs), with one
 /// `apt-get update` first. Needs root; otherwise fails with the command to run.
-fn ensure_debs(pkgs: &[(&str, &str)]) -> anyhow::Result<()> {
+pub(crate) fn ensure_debs(pkgs: &[(&str, &str)]) -> anyhow::Result<()> {
     let missing: Vec<&str> = pkgs
         .iter()
         .filter(|(cmd, _)| {

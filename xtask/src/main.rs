@@ -3,13 +3,15 @@
 //! Verbs: `deploy`, `kill` and `status` manage a local playground cluster of
 //! `aisnode` processes on loopback; `test` runs the whole test suite (Rust
 //! unit, integration and end-to-end tests, including the Python SDK ones);
-//! `ci` runs the formatting and lint checks followed by `test`.
+//! `ci` runs the formatting and lint checks followed by `test`; `bench` measures a release
+//! playground against nginx (docs/performance.md).
 //!
 //! Only `std`, `anyhow` and `serde_json` are used: arguments are parsed by
 //! hand and HTTP probes go over a plain `TcpStream`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod bench;
 mod check;
 mod cluster;
 mod http;
@@ -44,6 +46,13 @@ verbs:
              --role proxy|target  [--dir DIR] [--bin PATH] [--debug]
   test     build, set up the Python venv and run every test;
            extra arguments are passed to `cargo test` (e.g. -- --nocapture)
+  bench    build aisnode+aisloader (profile perf: release settings), deploy a playground
+           (1 proxy, 1 target) in a bench dir, run aisloader PUT then GET (16 KiB and 1 MiB
+           objects, 16 and 64 workers, 20 s each) and the same GETs against nginx serving the
+           same bytes; prints the table and writes it into docs/performance.md (see there)
+             --quick          3 s runs, 16 workers only; the table is not written into the docs
+             --dir DIR        bench dir (default <target>/bench)
+             --port BASE      the cluster's first port (default 9080); nginx gets BASE+50
   ci       cargo fmt --check, cargo clippy -D warnings, test, cargo deny (if installed)
   help     print this text
 ";
@@ -82,6 +91,7 @@ fn run(argv: &[String]) -> anyhow::Result<()> {
         "codegen" => codegen(rest),
         "test" => check::test(rest),
         "ci" => check::ci(rest),
+        "bench" => bench::bench(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

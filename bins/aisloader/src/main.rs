@@ -12,6 +12,10 @@
 //! With `-s3endpoint=http://HOST:PORT/s3` the timed GETs and PUTs go through the S3 API (SigV4
 //! with `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` when set, unsigned payload); bucket set-up,
 //! listing and cleanup still use the native API at `-ip/-port` (or `-endpoint`).
+//! `-objlist=FILE` (one object name a line) gives the objects to GET instead of listing the bucket.
+//! `-httpget=URL` is a plain-HTTP GET-only mode for reference servers (e.g. nginx in
+//! `cargo xtask bench`): each GET fetches `URL/<name>` for a name of `-objlist` with the same
+//! HTTP client settings as the native API (`-bucket` is then not needed and `-pctput` must be 0).
 //! Flags take Go's `-name=value` form (`--name=value` and `-name value` work too).
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool reports on stdout/stderr
 
@@ -26,7 +30,8 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: aisloader [-ip=HOST -port=PORT | -endpoint=URL] -bucket=[ais://]NAME [-duration=30s] \
 [-numworkers=10] [-pctput=0] [-minsize=1MiB] [-maxsize=1MiB] [-maxputs=N] [-totalputsize=SIZE] [-seed=N] \
-[-statsinterval=10s] [-cleanup] [-json] [-direct] [-provider=ais] [-s3endpoint=URL]";
+[-statsinterval=10s] [-cleanup] [-json] [-direct] [-provider=ais] [-s3endpoint=URL] [-objlist=FILE] \
+[-httpget=URL -objlist=FILE]";
 
 /// Latency samples kept per operation (bounded memory; later samples are subsampled).
 const SAMPLES_MAX: usize = 1 << 22;
@@ -48,6 +53,66 @@ struct Opts {
     direct: bool,
     /// GET and PUT through the S3 API at this URL (e.g. `http://host:8080/s3`).
     s3: Option<S3Target>,
+    /// Object names to GET (from `-objlist`) instead of listing the bucket.
+    objlist: Option<Vec<String>>,
+    /// Plain-HTTP GET-only mode: GET `<base>/<name>` (from `-httpget`).
+    http_get: Option<HttpGet>,
+}
+
+/// `-httpget`: a reference HTTP server serving the objects of `-objlist` under a URL prefix.
+#[derive(Clone)]
+struct HttpGet {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl HttpGet {
+    fn new(url: &str) -> Result<Self> {
+        let base = url.trim_end_matches('/').to_string();
+        if !base.starts_with("http://") {
+            bail!("-httpget must be an http:// URL, got {url:?}");
+        }
+        // The same settings as `ais_api::Client`, so both servers see the same client.
+        let client = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(120))
+            .pool_max_idle_per_host(256)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .context("HTTP client")?;
+        Ok(HttpGet { base, client })
+    }
+
+    async fn get(&self, name: &str) -> Result<u64> {
+        let url = format!("{}/{name}", self.base);
+        let r = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        if !r.status().is_success() {
+            bail!("GET {url}: {}", r.status());
+        }
+        Ok(r.bytes().await.with_context(|| format!("GET {url}"))?.len() as u64)
+    }
+}
+
+/// Reads `-objlist`: one object name a line, blank lines ignored.
+fn read_objlist(path: &str) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("-objlist {path}"))?;
+    let names: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    if names.is_empty() {
+        bail!("-objlist {path}: no object names");
+    }
+    Ok(names)
 }
 
 /// The S3 endpoint and credentials (`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`; requests
@@ -210,7 +275,14 @@ fn parse_args() -> Result<Opts> {
         ),
     };
     let s3 = get("s3endpoint").map(S3Target::new).transpose()?;
-    let bname = get("bucket").context(USAGE)?;
+    let http_get = get("httpget").map(HttpGet::new).transpose()?;
+    let objlist = get("objlist").map(read_objlist).transpose()?;
+    let bname = match (get("bucket"), &http_get) {
+        (Some(b), _) => b,
+        // Unused in `-httpget` mode: names the run in the JSON report only.
+        (None, Some(_)) => "ais://httpget",
+        (None, None) => bail!("-bucket is required\n{USAGE}"),
+    };
     let (prov, name) = match bname.split_once("://") {
         Some((p, n)) => (p, n),
         None => (get("provider").unwrap_or("ais"), bname),
@@ -228,6 +300,17 @@ fn parse_args() -> Result<Opts> {
     let pct_put: u32 = get("pctput").unwrap_or("0").parse().context("-pctput")?;
     if pct_put > 100 {
         bail!("-pctput must be 0..100");
+    }
+    if http_get.is_some() {
+        if pct_put != 0 {
+            bail!("-httpget is GET-only: -pctput must be 0");
+        }
+        if objlist.is_none() {
+            bail!("-httpget needs -objlist=FILE (the names to GET)");
+        }
+        if s3.is_some() {
+            bail!("-httpget and -s3endpoint exclude each other");
+        }
     }
     Ok(Opts {
         endpoint,
@@ -259,6 +342,8 @@ fn parse_args() -> Result<Opts> {
         json: flag("json"),
         direct: flag("direct"),
         s3,
+        objlist,
+        http_get,
     })
 }
 
@@ -347,17 +432,23 @@ fn print_line(label: &str, elapsed: Duration, get: &serde_json::Value, put: &ser
 
 async fn run(o: Opts) -> Result<bool> {
     let c = Client::new(&o.endpoint).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let created = match c.head_bucket(&o.bck).await {
-        Ok(_) => false,
-        Err(e) if e.status() == Some(404) => {
-            c.create_bucket(&o.bck)
-                .await
-                .map_err(|e| anyhow::anyhow!("create {}: {e}", o.bck))?;
-            true
+    let created = if o.http_get.is_some() {
+        false // no AIS cluster in `-httpget` mode
+    } else {
+        match c.head_bucket(&o.bck).await {
+            Ok(_) => false,
+            Err(e) if e.status() == Some(404) => {
+                c.create_bucket(&o.bck)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("create {}: {e}", o.bck))?;
+                true
+            }
+            Err(e) => bail!("bucket {}: {e}", o.bck),
         }
-        Err(e) => bail!("bucket {}: {e}", o.bck),
     };
-    let mut names: Vec<String> = if o.pct_put < 100 {
+    let mut names: Vec<String> = if let Some(list) = o.objlist.clone() {
+        list
+    } else if o.pct_put < 100 {
         c.list_objects_all(&o.bck, "", "name")
             .await
             .map_err(|e| anyhow::anyhow!("list {}: {e}", o.bck))?
@@ -418,6 +509,7 @@ async fn run(o: Opts) -> Result<bool> {
         let (pct, min, max, max_puts, total_put, direct) =
             (o.pct_put, o.min, o.max, o.max_puts, o.total_put, o.direct);
         let s3 = o.s3.clone();
+        let http_get = o.http_get.clone();
         tasks.push(tokio::spawn(async move {
             let mut r = Rng((seed ^ (w as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1);
             let mut i = 0u64;
@@ -452,8 +544,10 @@ async fn run(o: Opts) -> Result<bool> {
                                 stop.store(true, Ordering::Relaxed);
                             }
                         }
-                        Err(_) => {
-                            put.errs.fetch_add(1, Ordering::Relaxed);
+                        Err(e) => {
+                            if put.errs.fetch_add(1, Ordering::Relaxed) == 0 {
+                                eprintln!("aisloader: first PUT error: {e:#}");
+                            }
                         }
                     }
                 } else {
@@ -465,14 +559,15 @@ async fn run(o: Opts) -> Result<bool> {
                         v[(r.next() % v.len() as u64) as usize].clone()
                     };
                     let t = Instant::now();
-                    let res = match &s3 {
-                        Some(s3) => s3.get(&bck.name, &name).await,
-                        None if direct => c
+                    let res = match (&s3, &http_get) {
+                        (_, Some(h)) => h.get(&name).await,
+                        (Some(s3), None) => s3.get(&bck.name, &name).await,
+                        (None, None) if direct => c
                             .get_object_direct(&bck, &name, None)
                             .await
                             .map(|(_, b)| b.len() as u64)
                             .map_err(|e| anyhow::anyhow!("{e}")),
-                        None => c
+                        (None, None) => c
                             .get_object(&bck, &name, None)
                             .await
                             .map(|(_, b)| b.len() as u64)
@@ -480,8 +575,10 @@ async fn run(o: Opts) -> Result<bool> {
                     };
                     match res {
                         Ok(n) => get.record(n, t.elapsed()),
-                        Err(_) => {
-                            get.errs.fetch_add(1, Ordering::Relaxed);
+                        Err(e) => {
+                            if get.errs.fetch_add(1, Ordering::Relaxed) == 0 {
+                                eprintln!("aisloader: first GET error: {e:#}");
+                            }
                         }
                     }
                 }
@@ -511,7 +608,7 @@ async fn run(o: Opts) -> Result<bool> {
     if o.json {
         println!(
             "{}",
-            serde_json::json!({"endpoint": o.endpoint, "bucket": o.bck.cname(), "workers": o.workers, "duration_sec": elapsed.as_secs_f64(), "get": g, "put": p})
+            serde_json::json!({"endpoint": o.http_get.as_ref().map_or(o.endpoint.as_str(), |h| h.base.as_str()), "bucket": o.bck.cname(), "workers": o.workers, "duration_sec": elapsed.as_secs_f64(), "get": g, "put": p})
         );
     } else {
         print_line("total", elapsed, &g, &p);
