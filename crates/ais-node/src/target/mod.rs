@@ -60,6 +60,8 @@ pub(crate) struct Target {
     fshc: Mutex<std::collections::HashMap<String, Instant>>,
     /// The S3 backend of `aws://` buckets (from the environment), if configured.
     backend: Option<ais_backend::S3Backend>,
+    /// Until when (unix ns) reads go to the blocking pool (a recent read was slow).
+    pool_reads_until: std::sync::atomic::AtomicI64,
     /// Serializes cold GETs of one object (striped by name digest): it is fetched once.
     cold: Arc<Vec<tokio::sync::Mutex<()>>>,
     /// This target itself, for tasks started from `&self` handlers.
@@ -106,6 +108,7 @@ impl Target {
             ),
             fshc: Mutex::new(std::collections::HashMap::new()),
             backend: ais_backend::S3Backend::from_env(),
+            pool_reads_until: std::sync::atomic::AtomicI64::new(0),
             cold: Arc::new(
                 (0..LOCK_STRIPES)
                     .map(|_| tokio::sync::Mutex::new(()))

@@ -201,7 +201,40 @@ enum GetBody {
     Stream(std::fs::File),
 }
 
+/// An inline read slower than this (a cold disk) sends reads to the blocking pool for a while.
+const INLINE_READ_SLOW: std::time::Duration = std::time::Duration::from_millis(2);
+/// How long reads stay on the blocking pool after a slow inline one.
+const INLINE_READ_BACKOFF_NS: i64 = 10_000_000_000;
+
 impl Target {
+    /// Runs the blocking part of a read. While reads are fast (the page cache serves them) it
+    /// runs inline on the runtime thread: a hop to the blocking pool costs two context switches
+    /// per GET, most of a small GET's CPU. One slow read (over [`INLINE_READ_SLOW`]) moves reads
+    /// to the blocking pool for [`INLINE_READ_BACKOFF_NS`], so a cold disk never stalls the
+    /// runtime for long.
+    async fn run_read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let now = ais_core::time::now_nanos();
+        if now
+            >= self
+                .pool_reads_until
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            let t0 = std::time::Instant::now();
+            let r = f();
+            if t0.elapsed() > INLINE_READ_SLOW {
+                self.pool_reads_until.store(
+                    now + INLINE_READ_BACKOFF_NS,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
+            return Ok(r);
+        }
+        tokio::task::spawn_blocking(f).await.map_err(join_err)
+    }
+
     pub(super) fn fs_err(&self, e: ais_fs::Error) -> Error {
         crate::err::from_fs(e, &self.name)
     }
@@ -377,7 +410,7 @@ impl Target {
         };
         let locks = self.locks.clone();
         let mp = loc.mountpath.clone();
-        let r = tokio::task::spawn_blocking(move || -> Result<Opened, ais_fs::Error> {
+        let read = move || -> Result<Opened, ais_fs::Error> {
             let main = loc.clone();
             let attempt = |loc: ais_fs::Location,
                            alts: Vec<ais_fs::Location>|
@@ -452,9 +485,8 @@ impl Target {
                 }
                 r => r,
             }
-        })
-        .await
-        .map_err(join_err)?;
+        };
+        let r = self.run_read(read).await?;
         if let Err(ais_fs::Error::Io(..)) = &r {
             // An I/O error may be a failing mountpath (a vanished one is handled on the miss).
             self.fshc_check(&mp);
