@@ -32,7 +32,7 @@ impl Proxy {
             };
         }
         let bck = common::req_bck(req, &name)?;
-        if !bck.is_ais() && matches!(req.method, Method::GET | Method::HEAD) {
+        if !bck.is_ais() {
             self.ensure_bucket(&bck).await?;
         }
         match req.method {
@@ -112,6 +112,29 @@ impl Proxy {
                 self.modify_bmd(|bmd| bmd.add(&bck, props).map_err(crate::err::from_meta))
                     .await?;
                 tracing::info!(bck = %bck, "bucket created");
+                Ok(web::ok())
+            }
+            (&Method::POST, "prefetch-listrange") | (&Method::DELETE, "evict-listrange")
+                if !bck.is_ais() =>
+            {
+                self.bmd().need(&bck)?;
+                let sel: ListRange = serde_json::from_value(msg.value)
+                    .map_err(|e| Error::bad_request(format!("invalid object selection: {e}")))?;
+                if !sel.template.is_empty() && sel.template.contains('{') {
+                    ais_core::template::Template::parse(&sel.template)?;
+                }
+                Ok(web::text(self.start_sel_job(&msg.action, &bck, sel)))
+            }
+            (&Method::DELETE, "evict-remote-bck") if !bck.is_ais() => {
+                self.bmd().need(&bck)?;
+                if req.q_bool("keep_bck_md") {
+                    // Drop the cached data, keep the bucket (and its props).
+                    let id = self.start_sel_job("evict-remote-bck", &bck, ListRange::default());
+                    return Ok(web::text(id));
+                }
+                self.modify_bmd(|bmd| bmd.remove(&bck).map(|_| ()).map_err(crate::err::from_meta))
+                    .await?;
+                tracing::info!(bck = %bck, "remote bucket evicted");
                 Ok(web::ok())
             }
             (&Method::DELETE, act::DESTROY_BCK) | (&Method::DELETE, "") => {
@@ -327,6 +350,31 @@ impl Proxy {
     /// Starts a bucket job (`make-n-copies`, `ec-encode`) on every target; returns its id at
     /// once (the jobs API reports it like any other).
     fn start_bck_job(self: &Arc<Self>, kind: &str, bck: &Bck) -> String {
+        self.start_targets_job(kind, bck, |id| {
+            serde_json::to_value(crate::target::BckJobReq {
+                id: id.to_string(),
+                bck: bck.clone(),
+            })
+        })
+    }
+
+    /// Starts a prefetch or evict job over `sel` on every target; returns its id at once.
+    fn start_sel_job(self: &Arc<Self>, kind: &str, bck: &Bck, sel: ListRange) -> String {
+        self.start_targets_job(kind, bck, |id| {
+            serde_json::to_value(crate::target::SelJobReq {
+                id: id.to_string(),
+                bck: bck.clone(),
+                sel,
+            })
+        })
+    }
+
+    fn start_targets_job(
+        self: &Arc<Self>,
+        kind: &str,
+        bck: &Bck,
+        value: impl FnOnce(&str) -> Result<serde_json::Value, serde_json::Error>,
+    ) -> String {
         let targets: Vec<ais_meta::Snode> = self
             .smap()
             .tmap
@@ -336,11 +384,7 @@ impl Proxy {
             .collect();
         let tids: Vec<String> = targets.iter().map(|t| t.daemon_id.clone()).collect();
         let id = self.jobs.start(kind, Some(bck.clone()), &tids);
-        let value = serde_json::to_value(crate::target::BckJobReq {
-            id: id.clone(),
-            bck: bck.clone(),
-        })
-        .unwrap_or_default();
+        let value = value(&id).unwrap_or_default();
         let (me, jid, kind) = (self.clone(), id.clone(), kind.to_string());
         tokio::spawn(async move {
             let (stats, errs) = me.run_target_job(&jid, &targets, &kind, &value).await;

@@ -197,3 +197,157 @@ impl Target {
             .map_err(backend_err)
     }
 }
+
+/// A prefetch or evict job on one target (`prefetch-listrange`, `evict-listrange`,
+/// `evict-remote-bck`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SelJobReq {
+    pub(crate) id: String,
+    pub(crate) bck: Bck,
+    /// Names or a template; a template without braces is a prefix; both empty: everything.
+    #[serde(default)]
+    pub(crate) sel: ais_core::wire::ListRange,
+}
+
+impl Target {
+    /// The names of `sel` this target owns: explicit, expanded from a brace template, or —
+    /// for a prefix — listed from the backend (`remote`) or from local disks.
+    async fn owned_names(&self, req: &SelJobReq, remote: bool) -> Result<Vec<String>, Error> {
+        let sel = &req.sel;
+        let names: Vec<String> = if !sel.objnames.is_empty() {
+            sel.objnames.clone()
+        } else if sel.template.contains('{') {
+            ais_core::template::Template::parse(&sel.template)?.expand()
+        } else if remote {
+            let be = self.backend()?.clone();
+            let mut out = Vec::new();
+            let mut token = String::new();
+            for _ in 0..100_000 {
+                let page = be
+                    .list(&req.bck.name, &sel.template, &token, 1000)
+                    .await
+                    .map_err(backend_err)?;
+                out.extend(page.objects.into_iter().map(|o| o.name));
+                if page.next.is_empty() {
+                    break;
+                }
+                token = page.next;
+            }
+            out
+        } else {
+            let mut out = Vec::new();
+            for (_, dir) in self.mps().obj_dirs(&req.bck) {
+                let p = sel.template.clone();
+                let page = tokio::task::spawn_blocking(move || {
+                    ais_fs::walk_bucket(&dir, &p, "", usize::MAX)
+                })
+                .await
+                .map_err(join_err)?
+                .map_err(|e| Error::internal(format!("walk: {e}")))?;
+                out.extend(page.into_iter().map(|e| e.name));
+            }
+            out
+        };
+        let smap = self.smap();
+        let me = &self.ctl.me.daemon_id;
+        Ok(names
+            .into_iter()
+            .filter(|n| ais_core::name::validate_obj_name(n, false).is_ok())
+            .filter(|n| {
+                smap.hrw_target(&req.bck.uname(n))
+                    .is_ok_and(|t| &t.daemon_id == me)
+            })
+            .collect())
+    }
+
+    /// Runs a prefetch (cold GET of what is not cached) or evict (drop cached copies) job in
+    /// the background; progress in the job's snap.
+    pub(crate) fn start_sel_job(self: &Arc<Self>, kind: &str, req: SelJobReq) {
+        {
+            let mut m = self.reb.lock().expect("jobs lock");
+            if m.contains_key(&req.id) {
+                return;
+            }
+            m.insert(
+                req.id.clone(),
+                super::reb::RebSnap {
+                    id: req.id.clone(),
+                    running: true,
+                    ..Default::default()
+                },
+            );
+        }
+        let (me, prefetch) = (self.clone(), kind == "prefetch-listrange");
+        tokio::spawn(async move {
+            let r = me.sel_pass(&req, prefetch).await;
+            let mut m = me.reb.lock().expect("jobs lock");
+            if let Some(s) = m.get_mut(&req.id) {
+                s.running = false;
+                match r {
+                    Ok((objs, bytes, errs)) => {
+                        s.objs = objs;
+                        s.bytes = bytes;
+                        s.errs.extend(errs);
+                    }
+                    Err(e) => s.errs.push(e.msg),
+                }
+            }
+        });
+    }
+
+    async fn sel_pass(
+        self: &Arc<Self>,
+        req: &SelJobReq,
+        prefetch: bool,
+    ) -> Result<(i64, i64, Vec<String>), Error> {
+        let names = self.owned_names(req, prefetch).await?;
+        let (mut objs, mut bytes, mut errs) = (0i64, 0i64, Vec::new());
+        for n in names {
+            if self.is_aborted(&req.id) {
+                return Err(Error::new(ErrKind::Conflict, format!("{} aborted", req.id)));
+            }
+            let digest = ais_placement::digest(req.bck.uname(&n).as_bytes());
+            let loc = self.mps().locate_digest(&req.bck, &n, digest);
+            let cname = req.bck.cname_obj(&n);
+            if prefetch {
+                let (l2, c2) = (loc.clone(), cname.clone());
+                let cached =
+                    tokio::task::spawn_blocking(move || ais_fs::load_lom(&l2.fqn, &c2).is_ok())
+                        .await
+                        .map_err(join_err)?;
+                if cached {
+                    continue;
+                }
+                match self.cold_get(&req.bck, &n).await {
+                    Ok(()) => {
+                        objs += 1;
+                        bytes += std::fs::metadata(&loc.fqn).map_or(0, |m| m.len() as i64);
+                    }
+                    Err(e) if errs.len() < 100 => errs.push(e.msg),
+                    Err(_) => {}
+                }
+            } else {
+                let locks = self.locks.clone();
+                let r = tokio::task::spawn_blocking(move || {
+                    let _g = Target::lock_for(&locks, digest)
+                        .lock()
+                        .expect("object lock");
+                    let size = std::fs::metadata(&loc.fqn).map(|m| m.len()).unwrap_or(0);
+                    ais_fs::delete_object(&loc, &cname).map(|()| size)
+                })
+                .await
+                .map_err(join_err)?;
+                match r {
+                    Ok(size) => {
+                        objs += 1;
+                        bytes += size as i64;
+                    }
+                    Err(ais_fs::Error::NotFound(_)) => {}
+                    Err(e) if errs.len() < 100 => errs.push(e.to_string()),
+                    Err(_) => {}
+                }
+            }
+        }
+        Ok((objs, bytes, errs))
+    }
+}

@@ -13,6 +13,7 @@ mod reb;
 mod s3;
 mod s3mpt;
 
+pub(crate) use cloud::SelJobReq;
 pub(crate) use copy::CopyReq;
 pub(crate) use mirror::BckJobReq;
 pub(crate) use reb::RebSnap;
@@ -543,6 +544,18 @@ impl ais_metasync::Handler for Target {
                 .self_arc()
                 .ok_or_else(|| Error::internal("target is shutting down"))?;
             me.start_copy(req);
+            return Ok(());
+        }
+        if matches!(
+            action.as_str(),
+            "prefetch-listrange" | "evict-listrange" | "evict-remote-bck"
+        ) {
+            let req: SelJobReq = serde_json::from_value(value)
+                .map_err(|e| Error::bad_request(format!("{action}: {e}")))?;
+            let me = self
+                .self_arc()
+                .ok_or_else(|| Error::internal("target is shutting down"))?;
+            me.start_sel_job(&action, req);
             return Ok(());
         }
         if action == "make-n-copies" || action == "ec-encode" {

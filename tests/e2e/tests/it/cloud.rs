@@ -126,15 +126,71 @@ async fn aws_bucket_cold_warm_write_through() {
         .unwrap_err();
     assert_eq!(e.status(), Some(404), "{e}");
 
-    // The emulator goes away: cached objects are still served (warm GET never touches the
-    // backend); an uncached one is a clear 503.
+    // Jobs: evict a cached object (its data goes, the backend keeps it); prefetch a range.
+    let ep = cl.endpoint.clone();
+    let job = |method: reqwest::Method, action: &'static str, value: serde_json::Value| {
+        let ep = ep.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .request(method, format!("{ep}/v1/buckets/cloud?provider=aws"))
+                .json(&serde_json::json!({"action": action, "value": value}))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{action}: {}", r.status());
+            r.text().await.unwrap()
+        }
+    };
+    let present = |name: String| {
+        let ep = ep.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .head(format!("{ep}/v1/objects/cloud/{name}?provider=aws"))
+                .send()
+                .await
+                .unwrap();
+            r.headers()
+                .get(ais_core::wire::hdr::PRESENT)
+                .is_some_and(|v| v == "true")
+        }
+    };
+    assert!(present(obj(1)).await);
+    let id = job(
+        reqwest::Method::DELETE,
+        "evict-listrange",
+        serde_json::json!({"objnames": [obj(1)]}),
+    )
+    .await;
+    let st = c.wait_job(&id, Duration::from_secs(60)).await.unwrap();
+    assert!(st.err.is_empty(), "{st:?}");
+    assert!(!present(obj(1)).await, "evicted");
+    assert!(
+        be.head("cloud", &obj(1)).await.is_ok(),
+        "evict keeps the backend's object"
+    );
+    let id = job(
+        reqwest::Method::POST,
+        "prefetch-listrange",
+        serde_json::json!({"template": format!("cold/o-{{{:02}..{:02}}}", N / 2, N - 2)}),
+    )
+    .await;
+    let st = c.wait_job(&id, Duration::from_secs(60)).await.unwrap();
+    assert!(st.err.is_empty(), "{st:?}");
+    for i in N / 2..N - 1 {
+        assert!(present(obj(i)).await, "{} prefetched", obj(i));
+    }
+
+    // The emulator goes away: cached and prefetched objects are still served (warm GET never
+    // touches the backend); evicted and never-fetched ones are a clear 503.
     drop(moto);
-    for i in 1..N / 2 {
+    for i in (2..N / 2).chain(N / 2..N - 1) {
         let (_, b) = c.get_object(&bck, &obj(i), None).await.unwrap();
         assert!(b[..] == data(i as u64, size(i))[..], "warm {}", obj(i));
     }
     let (_, b) = c.get_object(&bck, "new/obj", None).await.unwrap();
     assert_eq!(&b[..], b"through");
-    let e = c.get_object(&bck, &obj(N - 1), None).await.unwrap_err();
-    assert_eq!(e.status(), Some(503), "{e}");
+    for i in [1, N - 1] {
+        let e = c.get_object(&bck, &obj(i), None).await.unwrap_err();
+        assert_eq!(e.status(), Some(503), "{}: {e}", obj(i));
+    }
 }
