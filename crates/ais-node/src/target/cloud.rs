@@ -19,6 +19,197 @@ const FLUSH_BYTES: usize = 1 << 20;
 use crate::err::backend_err;
 
 impl Target {
+    /// GET of a remote object not cached here: one pass — the bytes stream from the backend
+    /// to the client while they are written (checksummed) to a work file, committed at the
+    /// end (a failed or short transfer commits nothing). A client that goes away does not stop
+    /// the caching. Ranged reads fetch the object whole first, then serve the range.
+    pub(super) async fn cold_get_stream(
+        self: &Arc<Self>,
+        req: &crate::web::Req,
+        bck: &Bck,
+        obj: &str,
+    ) -> Result<Resp, Error> {
+        if req.header("range").is_some() {
+            self.cold_get(bck, obj).await?;
+            return self.get_obj_local(req, bck, obj).await;
+        }
+        let be = self.backend()?.clone();
+        let digest = ais_placement::digest(bck.uname(obj).as_bytes());
+        let flight = self.cold[(digest as usize) % self.cold.len()]
+            .clone()
+            .lock_owned()
+            .await;
+        let loc = self.mps().locate_digest(bck, obj, digest);
+        let (l2, c2) = (loc.clone(), bck.cname_obj(obj));
+        if tokio::task::spawn_blocking(move || ais_fs::load_lom(&l2.fqn, &c2).is_ok())
+            .await
+            .map_err(join_err)?
+        {
+            drop(flight);
+            return self.get_obj_local(req, bck, obj).await; // cached meanwhile
+        }
+        let ty = self.with_props(bck, |p| p.checksum.ty)?;
+        let (remote, resp) = be.get(&bck.name, obj).await.map_err(backend_err)?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(8);
+        let (me, cname, r2) = (self.clone(), bck.cname_obj(obj), remote.clone());
+        tokio::spawn(async move {
+            let _flight = flight;
+            let mut tx = Some(tx);
+            let mut w: Option<ObjWriter> = None;
+            let mut pending: Vec<bytes::Bytes> = Vec::new();
+            let mut pending_len = 0usize;
+            let mut stream = resp.bytes_stream();
+            loop {
+                let next = stream.next().await;
+                let done = next.is_none();
+                match next {
+                    Some(Ok(b)) => {
+                        if let Some(t) = &tx
+                            && t.send(Ok(b.clone())).await.is_err()
+                        {
+                            tx = None; // the client left; keep caching
+                        }
+                        pending_len += b.len();
+                        pending.push(b);
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(obj = %cname, err = %e, "cold GET: backend stream failed");
+                        if let Some(t) = &tx {
+                            let _ = t.send(Err(std::io::Error::other(e.to_string()))).await;
+                        }
+                        return; // the work file goes with the writer
+                    }
+                    None => {}
+                }
+                if pending_len >= FLUSH_BYTES || done {
+                    let bufs = std::mem::take(&mut pending);
+                    pending_len = 0;
+                    let (l2, w2) = (loc.clone(), w.take());
+                    let r =
+                        tokio::task::spawn_blocking(move || -> Result<ObjWriter, ais_fs::Error> {
+                            let mut w = match w2 {
+                                Some(w) => w,
+                                None => ObjWriter::create(&l2, ty)?,
+                            };
+                            for b in &bufs {
+                                w.write(b)?;
+                            }
+                            Ok(w)
+                        })
+                        .await;
+                    match r {
+                        Ok(Ok(nw)) => w = Some(nw),
+                        _ => {
+                            tracing::warn!(obj = %cname, "cold GET: writing the cached copy failed");
+                            // Still serve the client: drain the rest to it without caching.
+                            while let (Some(t), Some(Ok(b))) = (&tx, stream.next().await) {
+                                if t.send(Ok(b)).await.is_err() {
+                                    break;
+                                }
+                            }
+                            return;
+                        }
+                    }
+                }
+                if done {
+                    break;
+                }
+            }
+            let Some(w) = w else { return };
+            let mut custom = BTreeMap::new();
+            if !r2.etag.is_empty() {
+                custom.insert("ETag".to_string(), r2.etag.clone());
+            }
+            if !r2.last_modified.is_empty() {
+                custom.insert("LastModified".to_string(), r2.last_modified.clone());
+            }
+            let locks = me.locks.clone();
+            let size = r2.size;
+            let version = r2.version.clone();
+            let res = tokio::task::spawn_blocking(move || {
+                let _g = Target::lock_for(&locks, digest)
+                    .lock()
+                    .expect("object lock");
+                w.commit(
+                    Lom {
+                        atime_ns: ais_core::time::now_nanos(),
+                        version,
+                        custom,
+                        ..Default::default()
+                    },
+                    (size > 0).then_some(size),
+                )
+            })
+            .await;
+            if !matches!(res, Ok(Ok(_))) {
+                tracing::warn!(obj = %cname, "cold GET: committing the cached copy failed");
+            }
+        });
+        let body = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv()
+                .await
+                .map(|item| (item.map(hyper::body::Frame::data), rx))
+        });
+        let mut r = http::Response::new(http_body_util::BodyExt::boxed(
+            http_body_util::StreamBody::new(body),
+        ));
+        let h = r.headers_mut();
+        let hv = |s: &str| HeaderValue::from_str(s).map_err(|e| Error::internal(e.to_string()));
+        h.insert(http::header::CONTENT_LENGTH, hv(&remote.size.to_string())?);
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        if !remote.etag.is_empty() {
+            h.insert(http::header::ETAG, hv(&format!("\"{}\"", remote.etag))?);
+        }
+        if !remote.version.is_empty() {
+            h.insert(hdr::VERSION, hv(&remote.version)?);
+        }
+        Ok(r)
+    }
+
+    /// `versioning.validate_warm_get` on a remote bucket: a cached copy whose backend ETag or
+    /// version changed (or that the backend no longer has) is dropped, so the GET fetches the
+    /// current one (or answers 404).
+    pub(super) async fn cloud_validate(&self, bck: &Bck, obj: &str) -> Result<(), Error> {
+        let digest = ais_placement::digest(bck.uname(obj).as_bytes());
+        let loc = self.mps().locate_digest(bck, obj, digest);
+        let (l2, c2) = (loc.clone(), bck.cname_obj(obj));
+        let Some(lom) = tokio::task::spawn_blocking(move || ais_fs::load_lom(&l2.fqn, &c2).ok())
+            .await
+            .map_err(join_err)?
+        else {
+            return Ok(());
+        };
+        let stale = match self.backend()?.head(&bck.name, obj).await {
+            Ok(o) => {
+                lom.custom.get("ETag").is_some_and(|e| *e != o.etag)
+                    || (!o.version.is_empty() && o.version != lom.version)
+            }
+            Err(ais_backend::Error::NotFound(_)) => true,
+            Err(e) => return Err(backend_err(e)),
+        };
+        if stale {
+            let (locks, cname) = (self.locks.clone(), bck.cname_obj(obj));
+            tokio::task::spawn_blocking(move || {
+                let _g = Target::lock_for(&locks, digest)
+                    .lock()
+                    .expect("object lock");
+                ais_fs::delete_object(&loc, &cname)
+            })
+            .await
+            .map_err(join_err)?
+            .or_else(|e| match e {
+                ais_fs::Error::NotFound(_) => Ok(()),
+                e => Err(e),
+            })
+            .map_err(|e| self.fs_err(e))?;
+            tracing::info!(obj = %bck.cname_obj(obj), "remote object changed: cached copy dropped");
+        }
+        Ok(())
+    }
+
     /// Whether `bck` is a remote bucket this target can reach.
     pub(super) fn has_backend(&self, bck: &Bck) -> bool {
         bck.provider == ais_core::Provider::Aws && self.backend.is_some()

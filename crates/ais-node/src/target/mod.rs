@@ -64,7 +64,7 @@ pub(crate) struct Target {
     /// Until when (unix ns) reads go to the blocking pool (a recent read was slow).
     pool_reads_until: std::sync::atomic::AtomicI64,
     /// Serializes cold GETs of one object (striped by name digest): it is fetched once.
-    cold: Arc<Vec<tokio::sync::Mutex<()>>>,
+    cold: Arc<Vec<Arc<tokio::sync::Mutex<()>>>>,
     /// This target itself, for tasks started from `&self` handlers.
     weak: std::sync::Weak<Target>,
 }
@@ -112,7 +112,7 @@ impl Target {
             pool_reads_until: std::sync::atomic::AtomicI64::new(0),
             cold: Arc::new(
                 (0..LOCK_STRIPES)
-                    .map(|_| tokio::sync::Mutex::new(()))
+                    .map(|_| Arc::new(tokio::sync::Mutex::new(())))
                     .collect(),
             ),
         }))

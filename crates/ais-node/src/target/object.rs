@@ -246,16 +246,18 @@ impl Target {
         bck: &Bck,
         obj: &str,
     ) -> Result<Resp, Error> {
+        if self.has_backend(bck) && self.with_props(bck, |p| p.versioning.validate_warm_get)? {
+            self.cloud_validate(bck, obj).await?;
+        }
         let r = self.get_obj_local(req, bck, obj).await;
         let r = self
             .or_lost_mountpath(r, bck, obj, || self.get_obj_local(req, bck, obj))
             .await;
         let r = self.or_neighbors(r, req, bck, obj).await;
         let r = match r {
-            // Remote bucket, not cached here: cold GET, then serve what was stored.
+            // Remote bucket, not cached here: cold GET (streamed while stored).
             Err(e) if e.kind() == ErrKind::NotFound && self.has_backend(bck) => {
-                self.cold_get(bck, obj).await?;
-                self.get_obj_local(req, bck, obj).await
+                self.cold_get_stream(req, bck, obj).await
             }
             r => r,
         };
