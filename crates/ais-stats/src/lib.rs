@@ -94,6 +94,10 @@ pub struct Stats {
     pub err_cksum: IntCounter,
     /// Mountpaths the filesystem health checker found failing (I/O errors).
     pub err_io: IntCounter,
+    /// Objects fetched from a cloud backend (cold GETs).
+    pub get_cold_n: IntCounter,
+    /// Bytes fetched from a cloud backend.
+    pub get_cold_size: IntCounter,
     /// Objects sent to other targets (rebalance, copies).
     pub stream_out_n: IntCounter,
     /// Bytes sent to other targets.
@@ -196,6 +200,16 @@ impl Stats {
             "err_io_count",
             "number of mountpaths that failed the filesystem health check",
         );
+        let get_cold_n = counter(
+            "get.cold.n",
+            "get_cold_count",
+            "number of objects fetched from a remote backend (cold GETs)",
+        );
+        let get_cold_size = counter(
+            "get.cold.size",
+            "get_cold_bytes",
+            "bytes fetched from a remote backend (cold GETs)",
+        );
         let stream_out_n = counter(
             "stream.out.n",
             "stream_out_count",
@@ -260,6 +274,8 @@ impl Stats {
             lst,
             err_cksum,
             err_io,
+            get_cold_n,
+            get_cold_size,
             stream_out_n,
             stream_out_size,
             stream_in_n,

@@ -141,7 +141,10 @@ impl Target {
                 )
             })
             .await;
-            if !matches!(res, Ok(Ok(_))) {
+            if matches!(res, Ok(Ok(_))) {
+                me.ctl.stats.get_cold_n.inc();
+                me.ctl.stats.get_cold_size.inc_by(size);
+            } else {
                 tracing::warn!(obj = %cname, "cold GET: committing the cached copy failed");
             }
         });
@@ -304,6 +307,8 @@ impl Target {
         .await
         .map_err(join_err)?
         .map_err(|e| self.fs_err(e))?;
+        self.ctl.stats.get_cold_n.inc();
+        self.ctl.stats.get_cold_size.inc_by(size);
         tracing::debug!(obj = %bck.cname_obj(obj), size, "cold GET");
         Ok(())
     }

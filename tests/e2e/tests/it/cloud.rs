@@ -109,6 +109,56 @@ async fn aws_bucket_cold_warm_write_through() {
     let h = c.head_object(&bck, &obj(N - 1), "").await.unwrap();
     assert_eq!(h.size, size(N - 1) as u64);
 
+    // Concurrent cold GETs of one object fetch it once (targets' get.cold.n moves by one).
+    let targets: Vec<String> = c
+        .smap()
+        .await
+        .unwrap()
+        .tmap
+        .values()
+        .map(|t| t.public_net.direct_url.clone())
+        .collect();
+    let cold_count = || {
+        let targets = targets.clone();
+        async move {
+            let mut n = 0;
+            for t in &targets {
+                let v: serde_json::Value = reqwest::get(format!("{t}/debug/vars"))
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                n += v["stats"]["get.cold.n"].as_i64().unwrap();
+            }
+            n
+        }
+    };
+    let racer = data(77, 300_000);
+    be.put_bytes("cloud", "race/one", racer.clone().into())
+        .await
+        .unwrap();
+    let before = cold_count().await;
+    let gets = (0..8).map(|_| {
+        let (c, bck) = (c.clone(), bck.clone());
+        async move { c.get_object(&bck, "race/one", None).await.unwrap().1 }
+    });
+    for b in futures_util::future::join_all(gets).await {
+        assert!(b[..] == racer[..]);
+    }
+    wait_for(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async { (cold_count().await > before).then_some(()) },
+    )
+    .await
+    .expect("cold GET counted");
+    assert_eq!(
+        cold_count().await,
+        before + 1,
+        "eight racing GETs, one fetch"
+    );
+
     // Write-through PUT and DELETE.
     c.put_object(&bck, "new/obj", bytes::Bytes::from_static(b"through"), None)
         .await
