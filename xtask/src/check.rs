@@ -233,6 +233,8 @@ pub(crate) fn ci(args: &[String]) -> anyhow::Result<()> {
         "warnings",
     ]))?;
     test(&[])?;
+    // The benchmark protocol end to end, quick mode (a benchmark, not a test: no figures checked).
+    crate::bench::bench(&["--quick".to_string()])?;
     let deny = cargo()
         .args(["deny", "--version"])
         .stdout(Stdio::null())
