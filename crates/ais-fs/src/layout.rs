@@ -64,6 +64,26 @@ pub struct Mountpaths {
     mps: Vec<Mountpath>,
 }
 
+/// Where `obj` of `bck` lives under content-type directory `ct` (`%ob`, `%cp`, `%ec` ...) of
+/// mountpath `mp` (over-long names hashed as for objects).
+pub fn location(mp: &str, bck: &Bck, obj: &str, ct: &str) -> Location {
+    let bck_dir = bucket_dir(mp, bck);
+    let mut fqn = bck_dir.join(ct);
+    let hashed = needs_hashed_name(obj);
+    if hashed {
+        fqn.push(hashed_name(obj));
+    } else {
+        fqn.push(obj);
+    }
+    Location {
+        mountpath: mp.to_string(),
+        bck_dir,
+        fqn,
+        obj_name: obj.to_string(),
+        hashed,
+    }
+}
+
 /// `<mp>/@<provider>[/#ns | /@uuid#ns]/<bucket>`.
 pub fn bucket_dir(mp: &str, bck: &Bck) -> PathBuf {
     let mut p = PathBuf::from(mp);
@@ -121,22 +141,7 @@ impl Mountpaths {
 
     /// Like [`Mountpaths::locate`] with a precomputed uname digest.
     pub fn locate_digest(&self, bck: &Bck, obj: &str, d: u64) -> Location {
-        let mp = self.hrw(d);
-        let bck_dir = bucket_dir(&mp.path, bck);
-        let mut fqn = bck_dir.join(CT_OBJ);
-        let hashed = needs_hashed_name(obj);
-        if hashed {
-            fqn.push(hashed_name(obj));
-        } else {
-            fqn.push(obj);
-        }
-        Location {
-            mountpath: mp.path.clone(),
-            bck_dir,
-            fqn,
-            obj_name: obj.to_string(),
-            hashed,
-        }
+        location(&self.hrw(d).path, bck, obj, CT_OBJ)
     }
 
     /// Where the mirror copies of an object go: the `n - 1` mountpaths that follow its own in
@@ -146,28 +151,11 @@ impl Mountpaths {
             return Vec::new();
         }
         let digests: Vec<u64> = self.mps.iter().map(|m| m.digest).collect();
-        let hashed = needs_hashed_name(obj);
         ais_placement::hrw_sorted(d, &digests)
             .into_iter()
             .skip(1)
             .take(n - 1)
-            .map(|i| {
-                let mp = &self.mps[i];
-                let bck_dir = bucket_dir(&mp.path, bck);
-                let mut fqn = bck_dir.join(CT_COPY);
-                if hashed {
-                    fqn.push(hashed_name(obj));
-                } else {
-                    fqn.push(obj);
-                }
-                Location {
-                    mountpath: mp.path.clone(),
-                    bck_dir,
-                    fqn,
-                    obj_name: obj.to_string(),
-                    hashed,
-                }
-            })
+            .map(|i| location(&self.mps[i].path, bck, obj, CT_COPY))
             .collect()
     }
 

@@ -35,7 +35,7 @@ mod write;
 
 pub use layout::{
     CT_COPY, CT_EC, CT_OBJ, CT_UPLOADS, CT_WORK, HASHED_NAME_PREFIX, Location, Mountpath,
-    Mountpaths, bucket_dir, hashed_name, needs_hashed_name,
+    Mountpaths, bucket_dir, hashed_name, location, needs_hashed_name,
 };
 pub use lom::{LOM_XATTR, Lom};
 pub use walk::{WalkEntry, walk_bucket};

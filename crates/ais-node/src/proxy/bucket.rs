@@ -369,12 +369,8 @@ impl Proxy {
         })
     }
 
-    fn start_targets_job(
-        self: &Arc<Self>,
-        kind: &str,
-        bck: &Bck,
-        value: impl FnOnce(&str) -> Result<serde_json::Value, serde_json::Error>,
-    ) -> String {
+    /// The targets a job runs on (placeable ones) and their ids.
+    fn placeable_targets(&self) -> (Vec<ais_meta::Snode>, Vec<String>) {
         let targets: Vec<ais_meta::Snode> = self
             .smap()
             .tmap
@@ -382,7 +378,17 @@ impl Proxy {
             .filter(|t| t.is_placeable())
             .cloned()
             .collect();
-        let tids: Vec<String> = targets.iter().map(|t| t.daemon_id.clone()).collect();
+        let tids = targets.iter().map(|t| t.daemon_id.clone()).collect();
+        (targets, tids)
+    }
+
+    fn start_targets_job(
+        self: &Arc<Self>,
+        kind: &str,
+        bck: &Bck,
+        value: impl FnOnce(&str) -> Result<serde_json::Value, serde_json::Error>,
+    ) -> String {
+        let (targets, tids) = self.placeable_targets();
         let id = self.jobs.start(kind, Some(bck.clone()), &tids);
         let value = value(&id).unwrap_or_default();
         let (me, jid, kind) = (self.clone(), id.clone(), kind.to_string());
@@ -513,14 +519,7 @@ impl Proxy {
             self.modify_bmd(move |bmd| bmd.add(&d, props).map_err(crate::err::from_meta))
                 .await?;
         }
-        let targets: Vec<ais_meta::Snode> = self
-            .smap()
-            .tmap
-            .values()
-            .filter(|t| t.is_placeable())
-            .cloned()
-            .collect();
-        let tids: Vec<String> = targets.iter().map(|t| t.daemon_id.clone()).collect();
+        let (targets, tids) = self.placeable_targets();
         let id = self.jobs.start(&kind, Some(src.clone()), &tids);
         let value = serde_json::to_value(crate::target::CopyReq {
             id: id.clone(),

@@ -53,100 +53,9 @@ impl Target {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(8);
         let (me, cname, r2) = (self.clone(), bck.cname_obj(obj), remote.clone());
         tokio::spawn(async move {
-            let _flight = flight;
-            let mut tx = Some(tx);
-            let mut w: Option<ObjWriter> = None;
-            let mut pending: Vec<bytes::Bytes> = Vec::new();
-            let mut pending_len = 0usize;
-            let mut stream = resp.bytes_stream();
-            loop {
-                let next = stream.next().await;
-                let done = next.is_none();
-                match next {
-                    Some(Ok(b)) => {
-                        if let Some(t) = &tx
-                            && t.send(Ok(b.clone())).await.is_err()
-                        {
-                            tx = None; // the client left; keep caching
-                        }
-                        pending_len += b.len();
-                        pending.push(b);
-                    }
-                    Some(Err(e)) => {
-                        tracing::warn!(obj = %cname, err = %e, "cold GET: backend stream failed");
-                        if let Some(t) = &tx {
-                            let _ = t.send(Err(std::io::Error::other(e.to_string()))).await;
-                        }
-                        return; // the work file goes with the writer
-                    }
-                    None => {}
-                }
-                if pending_len >= FLUSH_BYTES || done {
-                    let bufs = std::mem::take(&mut pending);
-                    pending_len = 0;
-                    let (l2, w2) = (loc.clone(), w.take());
-                    let r =
-                        tokio::task::spawn_blocking(move || -> Result<ObjWriter, ais_fs::Error> {
-                            let mut w = match w2 {
-                                Some(w) => w,
-                                None => ObjWriter::create(&l2, ty)?,
-                            };
-                            for b in &bufs {
-                                w.write(b)?;
-                            }
-                            Ok(w)
-                        })
-                        .await;
-                    match r {
-                        Ok(Ok(nw)) => w = Some(nw),
-                        _ => {
-                            tracing::warn!(obj = %cname, "cold GET: writing the cached copy failed");
-                            // Still serve the client: drain the rest to it without caching.
-                            while let (Some(t), Some(Ok(b))) = (&tx, stream.next().await) {
-                                if t.send(Ok(b)).await.is_err() {
-                                    break;
-                                }
-                            }
-                            return;
-                        }
-                    }
-                }
-                if done {
-                    break;
-                }
-            }
-            let Some(w) = w else { return };
-            let mut custom = BTreeMap::new();
-            if !r2.etag.is_empty() {
-                custom.insert("ETag".to_string(), r2.etag.clone());
-            }
-            if !r2.last_modified.is_empty() {
-                custom.insert("LastModified".to_string(), r2.last_modified.clone());
-            }
-            let locks = me.locks.clone();
-            let size = r2.size;
-            let version = r2.version.clone();
-            let res = tokio::task::spawn_blocking(move || {
-                let _g = Target::lock_for(&locks, digest)
-                    .lock()
-                    .expect("object lock");
-                w.commit(
-                    Lom {
-                        atime_ns: ais_core::time::now_nanos(),
-                        version,
-                        custom,
-                        ..Default::default()
-                    },
-                    (size > 0).then_some(size),
-                )
-            })
-            .await;
-            if matches!(res, Ok(Ok(_))) {
-                me.ctl.stats.get_cold_n.inc();
-                me.ctl.stats.get_cold_size.inc_by(size);
-            } else {
-                tracing::warn!(obj = %cname, "cold GET: committing the cached copy failed");
-            }
+            let _flight = flight; // held until the cached copy is committed
+            me.fetch_store(resp, r2, loc, ty, digest, &cname, Some(tx))
+                .await;
         });
         let body = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv()
@@ -241,6 +150,35 @@ impl Target {
         }
         let ty = self.with_props(bck, |p| p.checksum.ty)?;
         let (remote, resp) = be.get(&bck.name, obj).await.map_err(backend_err)?;
+        let cname = bck.cname_obj(obj);
+        if self
+            .fetch_store(resp, remote, loc, ty, digest, &cname, None)
+            .await
+        {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrKind::Unavailable,
+                format!("{cname}: fetching from the backend failed"),
+            ))
+        }
+    }
+
+    /// Reads a backend GET to its end, writing it (in ~1 MiB blocking batches) to a work file
+    /// for `loc` and forwarding every piece to `tx` (a client, if any; a closed one is let go);
+    /// commits with the backend's ETag, modification time and version. `true` if committed.
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_store(
+        &self,
+        resp: reqwest::Response,
+        remote: ais_backend::RemoteObject,
+        loc: ais_fs::Location,
+        ty: ais_core::CksumType,
+        digest: u64,
+        cname: &str,
+        tx: Option<tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>>,
+    ) -> bool {
+        let mut tx = tx;
         let mut w: Option<ObjWriter> = None;
         let mut pending: Vec<bytes::Bytes> = Vec::new();
         let mut pending_len = 0usize;
@@ -248,38 +186,59 @@ impl Target {
         loop {
             let next = stream.next().await;
             let done = next.is_none();
-            if let Some(b) = next {
-                let b = b.map_err(|e| {
-                    Error::new(ErrKind::Unavailable, format!("cold GET {obj}: {e}"))
-                })?;
-                pending_len += b.len();
-                pending.push(b);
+            match next {
+                Some(Ok(b)) => {
+                    if let Some(t) = &tx
+                        && t.send(Ok(b.clone())).await.is_err()
+                    {
+                        tx = None; // the client left; keep caching
+                    }
+                    pending_len += b.len();
+                    pending.push(b);
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(obj = %cname, err = %e, "cold GET: backend stream failed");
+                    if let Some(t) = &tx {
+                        let _ = t.send(Err(std::io::Error::other(e.to_string()))).await;
+                    }
+                    return false; // the work file goes with the writer
+                }
+                None => {}
             }
             if pending_len >= FLUSH_BYTES || done {
                 let bufs = std::mem::take(&mut pending);
                 pending_len = 0;
                 let (l2, w2) = (loc.clone(), w.take());
-                let nw =
-                    tokio::task::spawn_blocking(move || -> Result<ObjWriter, ais_fs::Error> {
-                        let mut w = match w2 {
-                            Some(w) => w,
-                            None => ObjWriter::create(&l2, ty)?,
-                        };
-                        for b in &bufs {
-                            w.write(b)?;
+                let r = tokio::task::spawn_blocking(move || -> Result<ObjWriter, ais_fs::Error> {
+                    let mut w = match w2 {
+                        Some(w) => w,
+                        None => ObjWriter::create(&l2, ty)?,
+                    };
+                    for b in &bufs {
+                        w.write(b)?;
+                    }
+                    Ok(w)
+                })
+                .await;
+                match r {
+                    Ok(Ok(nw)) => w = Some(nw),
+                    _ => {
+                        tracing::warn!(obj = %cname, "cold GET: writing the cached copy failed");
+                        // Still serve the client: the rest goes to it without caching.
+                        while let (Some(t), Some(Ok(b))) = (&tx, stream.next().await) {
+                            if t.send(Ok(b)).await.is_err() {
+                                break;
+                            }
                         }
-                        Ok(w)
-                    })
-                    .await
-                    .map_err(join_err)?
-                    .map_err(|e| self.fs_err(e))?;
-                w = Some(nw);
+                        return false;
+                    }
+                }
             }
             if done {
                 break;
             }
         }
-        let w = w.expect("the writer exists after the last flush");
+        let Some(w) = w else { return false };
         let mut custom = BTreeMap::new();
         if !remote.etag.is_empty() {
             custom.insert("ETag".to_string(), remote.etag.clone());
@@ -290,7 +249,7 @@ impl Target {
         let locks = self.locks.clone();
         let size = remote.size;
         let version = remote.version.clone();
-        tokio::task::spawn_blocking(move || {
+        let res = tokio::task::spawn_blocking(move || {
             let _g = Target::lock_for(&locks, digest)
                 .lock()
                 .expect("object lock");
@@ -304,13 +263,16 @@ impl Target {
                 (size > 0).then_some(size),
             )
         })
-        .await
-        .map_err(join_err)?
-        .map_err(|e| self.fs_err(e))?;
-        self.ctl.stats.get_cold_n.inc();
-        self.ctl.stats.get_cold_size.inc_by(size);
-        tracing::debug!(obj = %bck.cname_obj(obj), size, "cold GET");
-        Ok(())
+        .await;
+        if matches!(res, Ok(Ok(_))) {
+            self.ctl.stats.get_cold_n.inc();
+            self.ctl.stats.get_cold_size.inc_by(size);
+            tracing::debug!(obj = %cname, size, "cold GET");
+            true
+        } else {
+            tracing::warn!(obj = %cname, "cold GET: committing the cached copy failed");
+            false
+        }
     }
 
     /// HEAD of a remote object that is not cached: its attributes from the backend.
@@ -459,35 +421,13 @@ impl Target {
     /// Runs a prefetch (cold GET of what is not cached) or evict (drop cached copies) job in
     /// the background; progress in the job's snap.
     pub(crate) fn start_sel_job(self: &Arc<Self>, kind: &str, req: SelJobReq) {
-        {
-            let mut m = self.reb.lock().expect("jobs lock");
-            if m.contains_key(&req.id) {
-                return;
-            }
-            m.insert(
-                req.id.clone(),
-                super::reb::RebSnap {
-                    id: req.id.clone(),
-                    running: true,
-                    ..Default::default()
-                },
-            );
+        if !self.job_begin(&req.id) {
+            return;
         }
         let (me, prefetch) = (self.clone(), kind == "prefetch-listrange");
         tokio::spawn(async move {
             let r = me.sel_pass(&req, prefetch).await;
-            let mut m = me.reb.lock().expect("jobs lock");
-            if let Some(s) = m.get_mut(&req.id) {
-                s.running = false;
-                match r {
-                    Ok((objs, bytes, errs)) => {
-                        s.objs = objs;
-                        s.bytes = bytes;
-                        s.errs.extend(errs);
-                    }
-                    Err(e) => s.errs.push(e.msg),
-                }
-            }
+            me.job_end(&req.id, r);
         });
     }
 

@@ -124,25 +124,9 @@ pub(super) fn restore(
 /// Every place a copy of an object may be: `%cp` on every mountpath (after a mountpath is
 /// lost, the object's HRW mountpath can be the one that held its copy).
 pub(super) fn copy_candidates(mps: &Mountpaths, bck: &Bck, obj: &str) -> Vec<Location> {
-    let hashed = ais_fs::needs_hashed_name(obj);
     mps.all()
         .iter()
-        .map(|mp| {
-            let bck_dir = ais_fs::bucket_dir(&mp.path, bck);
-            let mut fqn = bck_dir.join(ais_fs::CT_COPY);
-            fqn.push(if hashed {
-                ais_fs::hashed_name(obj)
-            } else {
-                obj.to_string()
-            });
-            Location {
-                mountpath: mp.path.clone(),
-                bck_dir,
-                fqn,
-                obj_name: obj.to_string(),
-                hashed,
-            }
-        })
+        .map(|mp| ais_fs::location(&mp.path, bck, obj, ais_fs::CT_COPY))
         .collect()
 }
 
@@ -203,24 +187,15 @@ impl Target {
     /// bucket's count, or erasure codes every object this target owns. Progress in the job's
     /// snap (`/v1/intra/status/<id>`).
     pub(crate) fn start_bck_job(self: &Arc<Self>, ec: bool, req: BckJobReq) {
-        {
-            let mut m = self.reb.lock().expect("jobs lock");
-            if m.contains_key(&req.id) {
-                return;
-            }
-            m.insert(
-                req.id.clone(),
-                super::reb::RebSnap {
-                    id: req.id.clone(),
-                    running: true,
-                    ..Default::default()
-                },
-            );
+        if !self.job_begin(&req.id) {
+            return;
         }
         let me = self.clone();
         tokio::spawn(async move {
             let r = if ec {
-                me.ec_encode_all(&req.id, &req.bck).await
+                me.ec_encode_all(&req.id, &req.bck)
+                    .await
+                    .map(|(objs, _)| (objs as i64, 0, Vec::new()))
             } else {
                 match me.with_props(&req.bck, copies_of) {
                     Ok(n) => {
@@ -230,20 +205,13 @@ impl Target {
                             .map_err(crate::err::join_err)
                             .map(|(objs, written, removed)| {
                                 tracing::info!(bck = %req.bck, copies = n, objs, written, removed, "make-n-copies done");
-                                (objs, written + removed)
+                                (objs as i64, 0, Vec::new())
                             })
                     }
                     Err(e) => Err(e),
                 }
             };
-            let mut m = me.reb.lock().expect("jobs lock");
-            if let Some(s) = m.get_mut(&req.id) {
-                s.running = false;
-                match r {
-                    Ok((objs, _)) => s.objs = objs as i64,
-                    Err(e) => s.errs.push(e.msg),
-                }
-            }
+            me.job_end(&req.id, r);
         });
     }
 }

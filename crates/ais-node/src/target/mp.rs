@@ -153,23 +153,7 @@ impl Target {
         paths
             .into_iter()
             .filter(|p| p != skip)
-            .map(|p| {
-                let bck_dir = ais_fs::bucket_dir(&p, bck);
-                let hashed = ais_fs::needs_hashed_name(obj);
-                let mut fqn = bck_dir.join(ais_fs::CT_OBJ);
-                fqn.push(if hashed {
-                    ais_fs::hashed_name(obj)
-                } else {
-                    obj.to_string()
-                });
-                Location {
-                    mountpath: p,
-                    bck_dir,
-                    fqn,
-                    obj_name: obj.to_string(),
-                    hashed,
-                }
-            })
+            .map(|p| ais_fs::location(&p, bck, obj, ais_fs::CT_OBJ))
             .collect()
     }
 

@@ -35,6 +35,40 @@ pub(crate) struct RebSnap {
 }
 
 impl Target {
+    /// Registers job `id` as running on this target; `false` if it already is (job starts are
+    /// idempotent per id).
+    pub(super) fn job_begin(&self, id: &str) -> bool {
+        let mut m = self.reb.lock().expect("jobs lock");
+        if m.contains_key(id) {
+            return false;
+        }
+        m.insert(
+            id.to_string(),
+            RebSnap {
+                id: id.to_string(),
+                running: true,
+                ..Default::default()
+            },
+        );
+        true
+    }
+
+    /// Marks job `id` finished with its counters, or its error.
+    pub(super) fn job_end(&self, id: &str, r: Result<(i64, i64, Vec<String>), Error>) {
+        let mut m = self.reb.lock().expect("jobs lock");
+        if let Some(s) = m.get_mut(id) {
+            s.running = false;
+            match r {
+                Ok((objs, bytes, errs)) => {
+                    s.objs = objs;
+                    s.bytes = bytes;
+                    s.errs.extend(errs);
+                }
+                Err(e) => s.errs.push(e.msg),
+            }
+        }
+    }
+
     /// Starts rebalance `id` in the background (idempotent per id).
     pub(crate) fn start_rebalance(self: &Arc<Self>, id: String) {
         {
