@@ -113,6 +113,19 @@ enum Cmd {
         #[arg(long, default_value_t = 600)]
         timeout: u64,
     },
+    /// Fetch objects of a remote bucket into the cluster: `ais prefetch aws://b --template 'shard-{000..099}.tar'`.
+    Prefetch {
+        bucket: String,
+        #[command(flatten)]
+        sel: Selection,
+    },
+    /// Drop cached copies of a remote bucket's objects (the backend keeps them); without a
+    /// selection, all of the bucket's cached data.
+    Evict {
+        bucket: String,
+        #[command(flatten)]
+        sel: Selection,
+    },
     /// Print a shell completion script: `ais completion bash > /etc/bash_completion.d/ais`.
     Completion {
         /// bash, zsh, fish (also elvish, powershell).
@@ -144,6 +157,98 @@ enum Cmd {
         #[command(subcommand)]
         op: ClusterOp,
     },
+}
+
+/// Which objects a multi-object job works on.
+#[derive(clap::Args)]
+struct Selection {
+    /// Comma-separated object names.
+    #[arg(long, default_value = "")]
+    list: String,
+    /// A brace-range template (`a-{0..9}`), or a name prefix.
+    #[arg(long, default_value = "")]
+    template: String,
+    /// Wait for the job to finish.
+    #[arg(long)]
+    wait: bool,
+    /// With `--wait`: give up after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+}
+
+impl Selection {
+    fn value(&self) -> serde_json::Value {
+        let names: Vec<&str> = self.list.split(',').filter(|s| !s.is_empty()).collect();
+        if names.is_empty() {
+            serde_json::json!({"template": self.template})
+        } else {
+            serde_json::json!({"objnames": names})
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty() && self.template.is_empty()
+    }
+}
+
+/// Starts (and with `--wait` waits for) a prefetch or evict job on a remote bucket.
+async fn sel_job(
+    c: &Client,
+    ep: &str,
+    prefetch: bool,
+    bucket: &str,
+    sel: &Selection,
+) -> Result<()> {
+    let (bck, _) = parse_uri(bucket)?;
+    let http = reqwest::Client::new();
+    let url = format!("{ep}/v1/buckets/{}", bck.name);
+    let prov = bck.provider.as_str();
+    let req = if prefetch {
+        http.post(&url)
+            .query(&[("provider", prov)])
+            .json(&serde_json::json!({"action": "prefetch-listrange", "value": sel.value()}))
+    } else if sel.is_empty() {
+        http.delete(&url)
+            .query(&[("provider", prov), ("keep_bck_md", "true")])
+            .json(&serde_json::json!({"action": "evict-remote-bck"}))
+    } else {
+        http.delete(&url)
+            .query(&[("provider", prov)])
+            .json(&serde_json::json!({"action": "evict-listrange", "value": sel.value()}))
+    };
+    let id = send(req).await?.text().await.unwrap_or_default();
+    if sel.wait && !id.is_empty() {
+        let st = xfer::wait_job(c, &id, Duration::from_secs(sel.timeout)).await?;
+        println!("job {id} ({}) finished", st.kind);
+    } else {
+        println!("started job {id} (`ais job wait {id}`)");
+    }
+    Ok(())
+}
+
+/// `a.b.c=v` pairs as nested JSON (`true`/`false`/numbers typed, the rest strings).
+fn nested_props(kvs: &[String]) -> Result<serde_json::Value> {
+    let mut root = serde_json::Map::new();
+    for kv in kvs {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| anyhow!("expecting name=value, got {kv:?}"))?;
+        let val = serde_json::from_str::<serde_json::Value>(v)
+            .ok()
+            .filter(|j| j.is_boolean() || j.is_number())
+            .unwrap_or_else(|| serde_json::Value::String(v.to_string()));
+        let parts: Vec<&str> = k.split('.').collect();
+        let mut cur = &mut root;
+        for p in &parts[..parts.len() - 1] {
+            cur = cur
+                .entry(p.to_string())
+                .or_insert_with(|| serde_json::json!({}))
+                .as_object_mut()
+                .ok_or_else(|| anyhow!("{k}: {p} is not a section"))?;
+        }
+        cur.insert(parts[parts.len() - 1].to_string(), val);
+    }
+    Ok(serde_json::Value::Object(root))
 }
 
 #[derive(Subcommand)]
@@ -202,6 +307,20 @@ enum BucketOp {
     Create { bucket: String },
     /// Remove a bucket and its objects.
     Rm { bucket: String },
+    /// Bucket properties: `show`, or `set ais://b mirror.enabled=true mirror.copies=2 ...`.
+    Props {
+        #[command(subcommand)]
+        op: PropsOp,
+    },
+}
+
+#[derive(Subcommand)]
+enum PropsOp {
+    /// Show a bucket's properties (JSON).
+    Show { bucket: String },
+    /// Set properties by dotted name (`checksum.type=md5`, `ec.enabled=true ec.data_slices=2`);
+    /// changes of mirroring or EC start jobs (their ids are printed; see `ais job wait`).
+    Set { bucket: String, kvs: Vec<String> },
 }
 
 #[derive(Subcommand)]
@@ -707,6 +826,43 @@ async fn run(cli: Cli) -> Result<()> {
                 .map_err(|e| explain(e, Some(&bck)))?;
             println!("\"{}\" created", bck.cname());
         }
+        Cmd::Bucket {
+            op: BucketOp::Props { op },
+        } => {
+            let http = reqwest::Client::new();
+            match op {
+                PropsOp::Show { bucket } => {
+                    let (bck, _) = parse_uri(&bucket)?;
+                    let props = c
+                        .head_bucket(&bck)
+                        .await
+                        .map_err(|e| explain(e, Some(&bck)))?;
+                    println!("{}", serde_json::to_string_pretty(&props)?);
+                }
+                PropsOp::Set { bucket, kvs } => {
+                    let (bck, _) = parse_uri(&bucket)?;
+                    if kvs.is_empty() {
+                        bail!(
+                            "expecting name=value pairs, e.g. `ais bucket props set {bucket} mirror.enabled=true mirror.copies=2`"
+                        );
+                    }
+                    let value = nested_props(&kvs)?;
+                    let r = send(
+                        http.patch(format!("{ep}/v1/buckets/{}", bck.name))
+                            .query(&[("provider", bck.provider.as_str())])
+                            .json(&serde_json::json!({"action": "set-bprops", "name": "", "value": value})),
+                    )
+                    .await?;
+                    let jobs = r.text().await.unwrap_or_default();
+                    println!("\"{}\" props updated", bck.cname());
+                    for id in jobs.split(',').filter(|s| !s.is_empty()) {
+                        println!("started job {id} (`ais job wait {id}`)");
+                    }
+                }
+            }
+        }
+        Cmd::Prefetch { bucket, sel } => sel_job(&c, &ep, true, &bucket, &sel).await?,
+        Cmd::Evict { bucket, sel } => sel_job(&c, &ep, false, &bucket, &sel).await?,
         Cmd::Bucket {
             op: BucketOp::Rm { bucket },
         }

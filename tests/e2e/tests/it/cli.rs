@@ -289,3 +289,38 @@ fn cli_recursive_put_get_checksum_cp() {
     let _ = std::fs::remove_dir_all(&src);
     let _ = std::fs::remove_dir_all(&back);
 }
+
+/// `ais bucket props set|show`: dotted names become nested props; a mirroring change starts a
+/// job the CLI reports and `ais job wait` waits for.
+#[test]
+fn cli_bucket_props() {
+    let b = format!("ais://{}", bucket_name("cli-props"));
+    ok(&["bucket", "create", &b]);
+    let out = ok(&[
+        "bucket",
+        "props",
+        "set",
+        &b,
+        "mirror.enabled=true",
+        "mirror.copies=2",
+        "checksum.validate_warm_get=true",
+    ]);
+    assert!(out.contains("props updated"), "{out}");
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("started job "))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no job reported: {out}"))
+        .to_string();
+    let waited = ok(&["job", "wait", &id]);
+    assert!(waited.contains("make-n-copies"), "{waited}");
+    let props: serde_json::Value =
+        serde_json::from_str(&ok(&["bucket", "props", "show", &b])).unwrap();
+    assert_eq!(props["mirror"]["enabled"], true);
+    assert_eq!(props["mirror"]["copies"], 2);
+    assert_eq!(props["checksum"]["validate_warm_get"], true);
+    let bad = ais(&["bucket", "props", "set", &b, "mirror.copies=99"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("mirror.copies"));
+    ok(&["bucket", "rm", &b]);
+}

@@ -225,14 +225,20 @@ async fn aws_bucket_cold_warm_write_through() {
         be.head("cloud", &obj(1)).await.is_ok(),
         "evict keeps the backend's object"
     );
-    let id = job(
-        reqwest::Method::POST,
-        "prefetch-listrange",
-        serde_json::json!({"template": format!("cold/o-{{{:02}..{:02}}}", N / 2, N - 2)}),
-    )
-    .await;
-    let st = c.wait_job(&id, Duration::from_secs(60)).await.unwrap();
-    assert!(st.err.is_empty(), "{st:?}");
+    // Prefetch a range with the CLI (`ais prefetch ... --wait`).
+    let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN is set by `cargo xtask test`");
+    let template = format!("cold/o-{{{:02}..{:02}}}", N / 2, N - 2);
+    let out = std::process::Command::new(&cli)
+        .args(["prefetch", "aws://cloud", "--template", &template, "--wait"])
+        .env("AIS_ENDPOINT", &cl.endpoint)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ais prefetch: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("prefetch-listrange"));
     for i in N / 2..N - 1 {
         assert!(present(obj(i)).await, "{} prefetched", obj(i));
     }
