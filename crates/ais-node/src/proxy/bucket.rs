@@ -169,6 +169,24 @@ impl Proxy {
                 }
                 Ok(web::text(self.start_delete(bck, sel)))
             }
+            (&Method::POST, "ec-encode") => {
+                let props = self.bmd().need(&bck)?.clone();
+                if !props.ec.enabled {
+                    return Err(Error::bad_request(format!(
+                        "bucket {} is not erasure coded (set ec.enabled first)",
+                        bck.cname()
+                    )));
+                }
+                let recover = msg.name == "recover";
+                let id = self.start_targets_job("ec-encode", &bck, |id| {
+                    serde_json::to_value(crate::target::BckJobReq {
+                        id: id.to_string(),
+                        bck: bck.clone(),
+                        recover,
+                    })
+                });
+                Ok(web::text(id))
+            }
             (&Method::POST, "copy-bck")
             | (&Method::POST, "move-bck")
             | (&Method::POST, "copy-listrange") => self.copy_bucket(req, bck, &msg).await,
@@ -354,6 +372,7 @@ impl Proxy {
             serde_json::to_value(crate::target::BckJobReq {
                 id: id.to_string(),
                 bck: bck.clone(),
+                recover: false,
             })
         })
     }

@@ -443,6 +443,87 @@ impl Target {
         Ok(true)
     }
 
+    /// Check-and-repair (`ec-encode` named `recover`): every object this target owns is
+    /// verified against its checksum and rebuilt from slices when it is missing or damaged —
+    /// including objects known only from the slices this target keeps for them. For slices
+    /// whose object lives elsewhere, the owner is asked (a HEAD there rebuilds a lost object).
+    /// Returns (objects rebuilt, 0, errors).
+    pub(super) async fn ec_recover(
+        self: &Arc<Self>,
+        id: &str,
+        bck: &Bck,
+    ) -> Result<(i64, i64, Vec<String>), Error> {
+        // Every name this target knows: its objects and the slices it keeps.
+        let mut names = std::collections::BTreeSet::new();
+        for mp in self.mps().all() {
+            for ct in [ais_fs::CT_OBJ, ais_fs::CT_EC] {
+                let dir = ais_fs::bucket_dir(&mp.path, bck).join(ct);
+                let page = tokio::task::spawn_blocking(move || {
+                    ais_fs::walk_bucket(&dir, "", "", usize::MAX)
+                })
+                .await
+                .map_err(join_err)?
+                .map_err(|e| Error::internal(format!("ec recover walk: {e}")))?;
+                names.extend(page.into_iter().map(|e| e.name));
+            }
+        }
+        let (mut rebuilt, mut errs) = (0i64, Vec::new());
+        let smap = self.smap();
+        for name in names {
+            if self.is_aborted(id) {
+                return Err(Error::new(
+                    ais_core::ErrKind::Conflict,
+                    format!("{id} aborted"),
+                ));
+            }
+            let Ok(owner) = smap.hrw_target(&bck.uname(&name)) else {
+                continue;
+            };
+            if owner.daemon_id == self.ctl.me.daemon_id {
+                let loc = self.mps().locate(bck, &name);
+                let cname = bck.cname_obj(&name);
+                let ok = tokio::task::spawn_blocking(move || super::mirror::intact(&loc, &cname))
+                    .await
+                    .map_err(join_err)?;
+                if !ok {
+                    match self.ec_restore(bck, &name).await {
+                        Ok(true) => rebuilt += 1,
+                        Ok(false) => {
+                            errs.push(format!("{}: cannot be rebuilt", bck.cname_obj(&name)))
+                        }
+                        Err(e) => errs.push(e.msg),
+                    }
+                }
+            } else {
+                let url = format!(
+                    "{}/v1/objects/{}/{}?provider={}",
+                    owner.public_net.direct_url,
+                    bck.name,
+                    percent_encoding::utf8_percent_encode(&name, crate::common::PATH_SEGMENT),
+                    bck.provider.as_str()
+                );
+                let r = self
+                    .ctl
+                    .intra
+                    .request(reqwest::Method::HEAD, &url)
+                    .send()
+                    .await;
+                if !r.as_ref().is_ok_and(|r| r.status().is_success()) {
+                    errs.push(format!(
+                        "{}: owner {} cannot serve it",
+                        bck.cname_obj(&name),
+                        owner.name()
+                    ));
+                }
+            }
+            if errs.len() > 100 {
+                break;
+            }
+        }
+        tracing::info!(bck = %bck, rebuilt, errs = errs.len(), "ec recover done");
+        Ok((rebuilt, 0, errs))
+    }
+
     /// Encodes every object of `bck` this target owns (EC turned on or changed): job `id`.
     /// Returns (objects encoded, failures).
     pub(super) async fn ec_encode_all(&self, id: &str, bck: &Bck) -> Result<(u64, u64), Error> {

@@ -180,6 +180,9 @@ pub(super) fn make_n_copies(mps: &Mountpaths, bck: &Bck, n: usize) -> (u64, u64,
 pub(crate) struct BckJobReq {
     pub(crate) id: String,
     pub(crate) bck: Bck,
+    /// `ec-encode` with name `recover`: check and repair instead of encoding.
+    #[serde(default)]
+    pub(crate) recover: bool,
 }
 
 impl Target {
@@ -192,7 +195,9 @@ impl Target {
         }
         let me = self.clone();
         tokio::spawn(async move {
-            let r = if ec {
+            let r = if ec && req.recover {
+                me.ec_recover(&req.id, &req.bck).await
+            } else if ec {
                 me.ec_encode_all(&req.id, &req.bck)
                     .await
                     .map(|(objs, _)| (objs as i64, 0, Vec::new()))

@@ -61,6 +61,9 @@ pub(crate) struct Target {
     fshc: Mutex<std::collections::HashMap<String, Instant>>,
     /// The S3 backend of `aws://` buckets (from the environment), if configured.
     backend: Option<ais_backend::S3Backend>,
+    /// Reads in flight per mountpath (slot: mountpath digest mod length): mirrored objects are
+    /// read from the least busy of their mountpaths.
+    mp_busy: Arc<Vec<std::sync::atomic::AtomicU32>>,
     /// Until when (unix ns) reads go to the blocking pool (a recent read was slow).
     pool_reads_until: std::sync::atomic::AtomicI64,
     /// Serializes cold GETs of one object (striped by name digest): it is fetched once.
@@ -110,6 +113,11 @@ impl Target {
             fshc: Mutex::new(std::collections::HashMap::new()),
             backend: ais_backend::S3Backend::from_env(),
             pool_reads_until: std::sync::atomic::AtomicI64::new(0),
+            mp_busy: Arc::new(
+                (0..64)
+                    .map(|_| std::sync::atomic::AtomicU32::new(0))
+                    .collect(),
+            ),
             cold: Arc::new(
                 (0..LOCK_STRIPES)
                     .map(|_| Arc::new(tokio::sync::Mutex::new(())))

@@ -201,6 +201,22 @@ enum GetBody {
     Stream(std::fs::File),
 }
 
+/// Counts a read in flight on a mountpath for as long as it lives.
+struct BusyGuard<'a>(&'a std::sync::atomic::AtomicU32);
+
+impl<'a> BusyGuard<'a> {
+    fn new(c: &'a std::sync::atomic::AtomicU32) -> Self {
+        c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        BusyGuard(c)
+    }
+}
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// An inline read slower than this (a cold disk) sends reads to the blocking pool for a while.
 const INLINE_READ_SLOW: std::time::Duration = std::time::Duration::from_millis(2);
 /// How long reads stay on the blocking pool after a slow inline one.
@@ -412,7 +428,22 @@ impl Target {
         };
         let locks = self.locks.clone();
         let mp = loc.mountpath.clone();
+        // Mirrored: read from the least busy of the object's mountpaths (reads in flight).
+        let busy = self.mp_busy.clone();
+        let slot = |l: &ais_fs::Location| {
+            (ais_placement::digest(l.mountpath.as_bytes()) as usize) % busy.len()
+        };
+        let preferred = copies
+            .iter()
+            .min_by_key(|c| busy[slot(c)].load(std::sync::atomic::Ordering::Relaxed))
+            .filter(|c| {
+                busy[slot(c)].load(std::sync::atomic::Ordering::Relaxed)
+                    < busy[slot(&loc)].load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .cloned();
+        let read_slot = slot(preferred.as_ref().unwrap_or(&loc));
         let read = move || -> Result<Opened, ais_fs::Error> {
+            let _busy = BusyGuard::new(&busy[read_slot]);
             let main = loc.clone();
             let attempt = |loc: ais_fs::Location,
                            alts: Vec<ais_fs::Location>|
@@ -468,6 +499,26 @@ impl Target {
                     Ok((lom, mtime, range, GetBody::Stream(f)))
                 }
             };
+            // A copy is read only when it is the very version of the object (copies are
+            // written after the commit; one may lag).
+            if let Some(c) = preferred
+                && let (Ok(a), Ok(b)) = (
+                    ais_fs::load_lom(&loc.fqn, &cname),
+                    ais_fs::load_lom(&c.fqn, &cname),
+                )
+                && a.size == b.size
+                && a.cksum == b.cksum
+                && a.version == b.version
+                && let Ok((lom, _, range, body)) = attempt(c, Vec::new())
+            {
+                // The object's own modification time (ETag and Last-Modified stay the same
+                // whichever copy is read).
+                let mtime = std::fs::metadata(&loc.fqn)
+                    .and_then(|m| m.modified())
+                    .map(ais_core::time::unix_nanos)
+                    .unwrap_or(lom.atime_ns);
+                return Ok((lom, mtime, range, body));
+            }
             match attempt(loc, alts.clone()) {
                 // Lost or damaged: restore from a mirror copy (under the object lock), retry.
                 Err(

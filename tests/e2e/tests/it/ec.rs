@@ -93,6 +93,44 @@ async fn ec_survives_two_dead_targets() {
     assert!(b[..] == data(1, size(1))[..]);
     assert!(lost.exists(), "rebuilt in place");
 
+    // Background repair: object files deleted on their owners come back through an
+    // `ec-encode` job named `recover`, without any client reading them.
+    let main_file = |i: usize| {
+        (0..5)
+            .flat_map(|t| (1..=ais_e2e::MOUNTPATHS).map(move |m| (t, m)))
+            .map(|(t, m)| {
+                cl.dir
+                    .join(format!("target-{t}"))
+                    .join(format!("mp{m}"))
+                    .join("@ais")
+                    .join("ecb")
+                    .join("%ob")
+                    .join(obj(i))
+            })
+            .find(|p| p.exists())
+    };
+    let lost: Vec<(usize, std::path::PathBuf)> = [5usize, 9, 12]
+        .into_iter()
+        .map(|i| (i, main_file(i).expect("object file")))
+        .collect();
+    for (_, p) in &lost {
+        std::fs::remove_file(p).unwrap();
+    }
+    let r = reqwest::Client::new()
+        .post(format!("{ep}/v1/buckets/{}?provider=ais", bck.name))
+        .json(&serde_json::json!({"action": "ec-encode", "name": "recover"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let id = r.text().await.unwrap();
+    let st = c.wait_job(&id, Duration::from_secs(60)).await.unwrap();
+    assert!(st.err.is_empty(), "{st:?}");
+    for (i, p) in &lost {
+        assert!(p.exists(), "{} rebuilt in the background", obj(*i));
+        assert!(std::fs::read(p).unwrap() == data(*i as u64, size(*i)));
+    }
+
     // Two targets die.
     cl.node("target-1").kill9();
     cl.node("target-3").kill9();
