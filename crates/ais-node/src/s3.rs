@@ -85,6 +85,23 @@ impl S3Req {
         })
     }
 
+    /// Parses a request for node `ctl` (its BMD decides virtual-hosted addressing); a request
+    /// that cannot be parsed is answered with its S3 error.
+    pub(crate) fn parse_for(
+        ctl: &crate::ctl::Ctl,
+        req: http::Request<Incoming>,
+        remote: SocketAddr,
+    ) -> Result<S3Req, Box<Resp>> {
+        let bmd = ctl.meta.bmd();
+        S3Req::parse(
+            req,
+            remote,
+            |b| bucket_exists(&bmd, b),
+            &ctl.s3_vhost_domains,
+        )
+        .map_err(|(e, m, p)| Box::new(error_resp(&e, &m, &p)))
+    }
+
     /// The bucket (S3 buckets are `ais://` buckets of the global namespace).
     pub(crate) fn bck(&self) -> Result<Bck, S3Error> {
         let name = self.bucket.as_deref().unwrap_or("");

@@ -62,15 +62,9 @@ impl Proxy {
         req: http::Request<Incoming>,
         remote: SocketAddr,
     ) -> Resp {
-        let bmd = self.bmd();
-        let sr = match S3Req::parse(
-            req,
-            remote,
-            |b| s3::bucket_exists(&bmd, b),
-            &self.ctl.s3_vhost_domains,
-        ) {
+        let sr = match S3Req::parse_for(&self.ctl, req, remote) {
             Ok(s) => s,
-            Err((e, m, p)) => return s3::error_resp(&e, &m, &p),
+            Err(resp) => return *resp,
         };
         let method = sr.req.method.clone();
         let res = sr.resource();
