@@ -408,9 +408,12 @@ impl Target {
         bck: &Bck,
         obj: &str,
     ) -> Result<Resp, Error> {
-        let validate = self.with_props(bck, |p| p.checksum.validate_warm_get)?;
+        let (validate, n) = self.with_props(bck, |p| {
+            (p.checksum.validate_warm_get, super::mirror::copies_of(p))
+        })?;
         ais_core::name::validate_obj_name(obj, false)?;
-        let loc = self.mps().locate(bck, obj);
+        let d = ais_placement::digest(bck.uname(obj).as_bytes());
+        let loc = self.mps().locate_digest(bck, obj, d);
         let alts = if self.resilver_active() {
             self.other_locations(bck, obj, &loc.mountpath)
         } else {
@@ -418,8 +421,6 @@ impl Target {
         };
         let cname = bck.cname_obj(obj);
         let range_hdr = req.header("range").map(str::to_string);
-        let n = self.with_props(bck, super::mirror::copies_of)?;
-        let d = ais_placement::digest(bck.uname(obj).as_bytes());
         let copies = self.copy_locations(bck, obj, d, n);
         let sources = if n > 1 {
             super::mirror::copy_candidates(&self.mps(), bck, obj)
@@ -428,22 +429,21 @@ impl Target {
         };
         let locks = self.locks.clone();
         let mp = loc.mountpath.clone();
-        // Mirrored: read from the least busy of the object's mountpaths (reads in flight).
+        // Mirrored: read from the least busy of the object's mountpaths (reads in flight);
+        // unmirrored objects have one place to read from and nothing to count.
         let busy = self.mp_busy.clone();
         let slot = |l: &ais_fs::Location| {
             (ais_placement::digest(l.mountpath.as_bytes()) as usize) % busy.len()
         };
+        let load = |l: &ais_fs::Location| busy[slot(l)].load(std::sync::atomic::Ordering::Relaxed);
         let preferred = copies
             .iter()
-            .min_by_key(|c| busy[slot(c)].load(std::sync::atomic::Ordering::Relaxed))
-            .filter(|c| {
-                busy[slot(c)].load(std::sync::atomic::Ordering::Relaxed)
-                    < busy[slot(&loc)].load(std::sync::atomic::Ordering::Relaxed)
-            })
+            .min_by_key(|c| load(c))
+            .filter(|c| load(c) < load(&loc))
             .cloned();
-        let read_slot = slot(preferred.as_ref().unwrap_or(&loc));
+        let read_slot = (!copies.is_empty()).then(|| slot(preferred.as_ref().unwrap_or(&loc)));
         let read = move || -> Result<Opened, ais_fs::Error> {
-            let _busy = BusyGuard::new(&busy[read_slot]);
+            let _busy = read_slot.map(|i| BusyGuard::new(&busy[i]));
             let main = loc.clone();
             let attempt = |loc: ais_fs::Location,
                            alts: Vec<ais_fs::Location>|
@@ -732,11 +732,12 @@ impl Target {
         obj: String,
     ) -> Result<Resp, Error> {
         self.check_redirected(req)?;
-        let (ty, versioning, n) = self.with_props(&bck, |p| {
+        let (ty, versioning, n, ec) = self.with_props(&bck, |p| {
             (
                 p.checksum.ty,
                 p.versioning.enabled,
                 super::mirror::copies_of(p),
+                super::ec::ec_of(p).is_some(),
             )
         })?;
         ais_core::name::validate_obj_name(&obj, false)?;
@@ -812,7 +813,7 @@ impl Target {
         if self.has_backend(&bck) {
             self.cloud_put(&bck, &obj).await?;
         }
-        if self.with_props(&bck, super::ec::ec_of)?.is_some() {
+        if ec {
             self.ec_encode_later(bck, obj);
         }
         let mut r = web::ok();

@@ -509,25 +509,14 @@ impl Target {
         bck: &Bck,
         key: &str,
     ) -> Result<Resp, S3Error> {
-        let (ty, versioning) = self
-            .with_props(bck, |p| (p.checksum.ty, p.versioning.enabled))
-            .map_err(s3e)?;
+        let ty = self.with_props(bck, |p| p.checksum.ty).map_err(s3e)?;
         let custom = metadata_from(&sr.req.headers)?;
         let cond = Conditions::from_headers(&sr.req.headers);
         let digest = ais_placement::digest(bck.uname(key).as_bytes());
         let loc = self.mps().locate_digest(bck, key, digest);
         let rcv = self.s3_receive(&mut sr.req, auth, loc.clone(), ty).await?;
         let (lom, sums) = self
-            .s3_commit(
-                Staged::Received(rcv),
-                loc,
-                bck,
-                key,
-                digest,
-                custom,
-                versioning,
-                cond,
-            )
+            .s3_commit(Staged::Received(rcv), loc, bck, key, digest, custom, cond)
             .await?;
         let sums = sums.expect("a received body has sums");
         let mut r = put_reply(&sums)?;
@@ -547,13 +536,18 @@ impl Target {
         key: &str,
         digest: u64,
         mut custom: BTreeMap<String, String>,
-        versioning: bool,
         cond: Conditions,
     ) -> Result<(Lom, Option<PayloadSums>), S3Error> {
         let locks = self.locks.clone();
         let cname = bck.cname_obj(key);
-        let n = self
-            .with_props(bck, super::mirror::copies_of)
+        let (versioning, n, ec) = self
+            .with_props(bck, |p| {
+                (
+                    p.versioning.enabled,
+                    super::mirror::copies_of(p),
+                    super::ec::ec_of(p).is_some(),
+                )
+            })
             .map_err(s3e)?;
         let copies = self.copy_locations(bck, key, digest, n);
         let res =
@@ -610,11 +604,7 @@ impl Target {
             })
             .await
             .map_err(|e| s3e(join_err(e)))??;
-        if self
-            .with_props(bck, super::ec::ec_of)
-            .map_err(s3e)?
-            .is_some()
-        {
+        if ec {
             self.ec_encode_later(bck.clone(), key.to_string());
         }
         Ok(res)
@@ -724,9 +714,7 @@ impl Target {
                 ));
             }
         };
-        let (ty, versioning) = self
-            .with_props(bck, |p| (p.checksum.ty, p.versioning.enabled))
-            .map_err(s3e)?;
+        let ty = self.with_props(bck, |p| p.checksum.ty).map_err(s3e)?;
         let resp = self
             .copy_source(sr, None, |sbck, sk| {
                 if sbck == bck && sk == key && !replace {
@@ -760,7 +748,6 @@ impl Target {
                 key,
                 digest,
                 custom,
-                versioning,
                 Conditions::default(),
             )
             .await?;

@@ -329,9 +329,7 @@ impl Target {
         let id = upload_id(sr);
         let body = s3::read_xml_body(&mut sr.req).await?;
         let listed = xml::parse_complete(&body)?;
-        let (ty, versioning) = self
-            .with_props(bck, |p| (p.checksum.ty, p.versioning.enabled))
-            .map_err(s3e)?;
+        let ty = self.with_props(bck, |p| p.checksum.ty).map_err(s3e)?;
         let digest = ais_placement::digest(bck.uname(key).as_bytes());
         let loc = self.mps().locate_digest(bck, key, digest);
         let mps = self.mps();
@@ -407,7 +405,6 @@ impl Target {
                 key,
                 digest,
                 manifest.custom,
-                versioning,
                 Conditions::default(),
             )
             .await?;
