@@ -11,7 +11,7 @@
 
 use super::Target;
 use crate::err::join_err;
-use crate::web::{self, Req, Resp};
+use crate::web::{self, Resp};
 use ais_core::{Bck, Cksum, CksumType, Error};
 use ais_ec::{EcConfig, Slice};
 use ais_fs::{Location, Lom, ObjWriter};
@@ -26,7 +26,7 @@ const META_HDR: &str = "ais-ec-meta";
 /// Custom-metadata key of a stored slice's [`SliceMeta`].
 const META_KEY: &str = "ec.meta";
 /// Objects larger than this are not erasure coded (they are read whole to encode).
-const EC_MAX_OBJECT: u64 = 256 << 20;
+pub(super) const EC_MAX_OBJECT: u64 = 256 << 20;
 
 /// What a slice (or replica) says about itself and its object.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,25 +172,22 @@ impl Target {
                 .map(|s| (meta(Some(s.index), s.checksum), Bytes::from(s.bytes)))
                 .collect()
         };
-        let path = obj_path(bck, obj);
         let sends = targets.iter().zip(pieces).map(|(t, (m, b))| {
-            let url = format!("{}{path}", t.intra_data_net.direct_url);
-            let js = serde_json::to_string(&m).unwrap_or_default();
+            let url = format!("{}{}", t.intra_data_net.direct_url, super::reb::STREAM_PATH);
+            let hdr = ais_transport::ObjHdr {
+                size: b.len() as u64,
+                kind: ais_transport::kind::EC_SLICE,
+                provider: bck.provider.as_str().to_string(),
+                namespace: bck.namespace.uname(),
+                bucket: bck.name.clone(),
+                name: obj.to_string(),
+                opaque: serde_json::to_vec(&m).unwrap_or_default().into(),
+                ..Default::default()
+            };
             async move {
-                let r = self
-                    .ctl
-                    .intra
-                    .request(reqwest::Method::PUT, &url)
-                    .header(META_HDR, js)
-                    .body(b)
-                    .send()
-                    .await
-                    .map_err(|e| Error::internal(format!("{url}: {e}")))?;
-                if r.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(Error::internal(format!("{url}: {}", r.status())))
-                }
+                self.xport.send(&url, hdr, b.into()).await.map_err(|e| {
+                    Error::internal(format!("{} to {}: {e}", bck.cname_obj(obj), t.name()))
+                })
             }
         });
         for r in futures_util::future::join_all(sends).await {
@@ -199,31 +196,16 @@ impl Target {
         Ok(n)
     }
 
-    /// `PUT /v1/intra/ec/B/O`: stores a slice or replica sent by the object's owner.
-    pub(super) async fn ec_put_slice(
+    /// Stores a slice or replica sent by the object's owner (over the transport).
+    pub(super) async fn store_slice(
         &self,
-        req: &mut Req,
         bck: Bck,
         obj: String,
-    ) -> Result<Resp, Error> {
+        js: String,
+        bytes: Bytes,
+    ) -> Result<(), Error> {
         self.with_props(&bck, |_| ())?;
         ais_core::name::validate_obj_name(&obj, false)?;
-        let js = req
-            .header(META_HDR)
-            .ok_or_else(|| Error::bad_request("missing slice metadata"))?
-            .to_string();
-        serde_json::from_str::<SliceMeta>(&js)
-            .map_err(|e| Error::bad_request(format!("slice metadata: {e}")))?;
-        let body = http_body_util::Limited::new(
-            req.body
-                .take()
-                .ok_or_else(|| Error::internal("body consumed"))?,
-            (EC_MAX_OBJECT + (1 << 20)) as usize,
-        );
-        let bytes = http_body_util::BodyExt::collect(body)
-            .await
-            .map_err(|e| Error::bad_request(format!("slice body: {e}")))?
-            .to_bytes();
         let loc = slice_location(&self.mps().locate(&bck, &obj));
         let cname = bck.cname_obj(&obj);
         let incoming: SliceMeta = serde_json::from_str(&js)
@@ -259,7 +241,7 @@ impl Target {
         .await
         .map_err(join_err)?
         .map_err(|e| crate::err::from_fs(e, &cname))?;
-        Ok(web::ok())
+        Ok(())
     }
 
     /// `GET /v1/intra/ec/B/O`: the slice or replica this target keeps (404 if none).

@@ -68,6 +68,8 @@ pub(crate) struct Target {
     pool_reads_until: std::sync::atomic::AtomicI64,
     /// Serializes cold GETs of one object (striped by name digest): it is fetched once.
     cold: Arc<Vec<Arc<tokio::sync::Mutex<()>>>>,
+    /// Streams of objects to other targets (rebalance, copies, EC slices).
+    xport: ais_transport::Sender,
     /// This target itself, for tasks started from `&self` handlers.
     weak: std::sync::Weak<Target>,
 }
@@ -93,8 +95,19 @@ impl Target {
             cfg.log_level.clone(),
         )?;
         let name = si.name();
+        let xport = {
+            let mut h = http::HeaderMap::new();
+            let v = |s: &str| {
+                http::HeaderValue::from_str(s).map_err(|e| NodeError::Config(e.to_string()))
+            };
+            h.insert(ais_core::wire::hdr::CALLER_ID, v(&id)?);
+            h.insert(crate::intra::SECRET_HDR, v(&cfg.cluster.auth.join_secret)?);
+            ais_transport::Sender::new(ais_transport::Config::default(), h)
+                .map_err(|e| NodeError::Config(e.to_string()))?
+        };
         let ctl = Ctl::new(si, meta, cfg)?;
         Ok(Arc::new_cyclic(|weak| Target {
+            xport,
             weak: weak.clone(),
             name,
             ctl,
@@ -477,19 +490,18 @@ impl Handler for Target {
                         let bck = common::req_bck(&req, bname)?;
                         let obj = common::obj_name(&req, 3);
                         match req.method {
-                            Method::PUT => self.ec_put_slice(&mut req, bck, obj).await,
                             Method::GET => self.ec_get_slice(bck, obj).await,
                             Method::DELETE => self.ec_delete_slice(bck, obj).await,
                             _ => Err(method_not_allowed(&req)),
                         }
                     }
                     (&Method::POST, "summary") => self.summary(&mut req).await,
-                    (&Method::PUT, "recv") | (&Method::GET, "gfn") | (&Method::HEAD, "gfn") => {
+                    (&Method::PUT, "stream") => self.recv_stream(&mut req).await,
+                    (&Method::GET, "gfn") | (&Method::HEAD, "gfn") => {
                         let bname = req.items.get(2).map_or("", String::as_str);
                         let bck = common::req_bck(&req, bname)?;
                         let obj = common::obj_name(&req, 3);
                         match req.method {
-                            Method::PUT => self.recv(&mut req, bck, obj).await,
                             Method::HEAD => self.head_obj_local(&req, &bck, &obj).await,
                             _ => self.get_obj_local(&req, &bck, &obj).await,
                         }

@@ -824,14 +824,18 @@ impl Target {
 
     /// Streams a request body to a work file in ~1 MiB blocking writes; finish with
     /// [`Streamed::into_writer`] on the blocking pool.
-    pub(super) async fn stream_body(
+    pub(super) async fn stream_body<B>(
         &self,
-        mut body: hyper::body::Incoming,
+        mut body: B,
         loc: &ais_fs::Location,
         ty: CksumType,
         mut verify: Option<Cksum>,
         cname: &str,
-    ) -> Result<Streamed, Error> {
+    ) -> Result<Streamed, Error>
+    where
+        B: http_body::Body<Data = Bytes> + Unpin,
+        B::Error: std::fmt::Display,
+    {
         let mut w: Option<ObjWriter> = None;
         let mut pending: Vec<Bytes> = Vec::new();
         let mut pending_len = 0usize;

@@ -1,11 +1,11 @@
 //! Target side of global rebalance: after the set of placeable targets changes, every target
 //! walks its objects and sends each one whose HRW owner is now another target to that owner
-//! (`/v1/intra/recv`), deleting its copy once the owner has committed it. While objects move, a
+//! (over an `ais-transport` stream: `/v1/intra/stream`), deleting its copy once the owner
+//! has acknowledged the commit. While objects move, a
 //! GET that misses locally asks the other targets (`/v1/intra/gfn`, "get from neighbor"), so
 //! reads never fail mid-move.
 
 use super::Target;
-use super::object::Stored;
 use crate::web::{self, Req, Resp};
 use ais_core::wire::hdr;
 use ais_core::{Bck, Error};
@@ -16,7 +16,27 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Objects in flight per rebalancing target.
-const REB_CONCURRENCY: usize = 8;
+const REB_CONCURRENCY: usize = 16;
+/// Path of the intra-cluster transport's streams on a target's intra-data endpoint.
+pub(super) const STREAM_PATH: &str = "/v1/intra/stream";
+/// Received objects being committed at once per stream.
+const STORE_CONCURRENCY: usize = 8;
+
+/// A received payload, read and waiting to be committed.
+enum Received {
+    Object(Box<ReceivedObj>),
+    /// An EC slice or replica: bucket, object, slice metadata (JSON), bytes.
+    Slice(Bck, String, String, bytes::Bytes),
+}
+
+struct ReceivedObj {
+    streamed: super::object::Streamed,
+    digest: u64,
+    loc: ais_fs::Location,
+    cname: String,
+    copies: Vec<ais_fs::Location>,
+    lom: ais_fs::Lom,
+}
 /// Objects listed per walk step.
 const REB_PAGE: usize = 1000;
 /// How long after a change of the target set GETs that miss ask the neighbors.
@@ -188,8 +208,10 @@ impl Target {
         Ok(())
     }
 
-    /// Sends object `name` of `bck` to `owner`, to be stored as `dst_name` in `dst` (with its
-    /// version, atime, custom metadata; verified against its checksum). Returns its metadata.
+    /// Sends object `name` of `bck` to `owner` over the intra-cluster transport, to be stored
+    /// as `dst_name` in `dst` (with its version, atime, custom metadata; verified against its
+    /// checksum). Returns its metadata once the owner has committed it. A broken stream is
+    /// retried once (on a new stream).
     pub(super) async fn send_object(
         &self,
         bck: &Bck,
@@ -200,60 +222,71 @@ impl Target {
     ) -> Result<ais_fs::Lom, Error> {
         let loc = self.mps().locate(bck, name);
         let cname = bck.cname_obj(name);
-        let (lom, file) = {
-            let (fqn, c) = (loc.fqn.clone(), cname.clone());
-            tokio::task::spawn_blocking(move || -> Result<_, ais_fs::Error> {
-                let lom = ais_fs::load_lom(&fqn, &c)?;
-                let f = std::fs::File::open(&fqn).map_err(|e| ais_fs::Error::Io(c, e))?;
-                Ok((lom, f))
-            })
-            .await
-            .map_err(crate::err::join_err)?
-            .map_err(|e| self.fs_err(e))?
-        };
-        let url = format!(
-            "{}/v1/intra/recv/{}/{}?provider={}",
-            owner.intra_data_net.direct_url,
-            dst.name,
-            percent_encoding::utf8_percent_encode(dst_name, crate::common::PATH_SEGMENT),
-            dst.provider.as_str()
-        );
-        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
-            tokio::fs::File::from_std(file),
-            1 << 20,
-        ));
-        let mut rb = self
-            .ctl
-            .intra
-            .request(reqwest::Method::PUT, &url)
-            .body(body)
-            .header("content-length", lom.size);
-        if let Some(c) = &lom.cksum {
-            rb = rb
-                .header(hdr::CKSUM_TYPE, c.ty.as_str())
-                .header(hdr::CKSUM_VALUE, &c.value);
+        let url = format!("{}{STREAM_PATH}", owner.intra_data_net.direct_url);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (lom, file) = {
+                let (fqn, c) = (loc.fqn.clone(), cname.clone());
+                tokio::task::spawn_blocking(move || -> Result<_, ais_fs::Error> {
+                    let lom = ais_fs::load_lom(&fqn, &c)?;
+                    let f = std::fs::File::open(&fqn).map_err(|e| ais_fs::Error::Io(c, e))?;
+                    Ok((lom, f))
+                })
+                .await
+                .map_err(crate::err::join_err)?
+                .map_err(|e| self.fs_err(e))?
+            };
+            let hdr = ais_transport::ObjHdr {
+                size: lom.size,
+                kind: ais_transport::kind::OBJECT,
+                atime_ns: lom.atime_ns,
+                provider: dst.provider.as_str().to_string(),
+                namespace: dst.namespace.uname(),
+                bucket: dst.name.clone(),
+                name: dst_name.to_string(),
+                cksum_type: lom
+                    .cksum
+                    .as_ref()
+                    .map(|c| c.ty.as_str().to_string())
+                    .unwrap_or_default(),
+                cksum_value: lom
+                    .cksum
+                    .as_ref()
+                    .map(|c| c.value.clone())
+                    .unwrap_or_default(),
+                version: lom.version.clone(),
+                custom: lom
+                    .custom
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                ..Default::default()
+            };
+            let body = ais_transport::SendBody::from(tokio::fs::File::from_std(file));
+            match self.xport.send(&url, hdr, body).await {
+                Ok(()) => {
+                    self.ctl.stats.stream_out_n.inc();
+                    self.ctl.stats.stream_out_size.inc_by(lom.size);
+                    return Ok(lom);
+                }
+                Err(ais_transport::Error::Refused(m)) => {
+                    return Err(Error::internal(format!(
+                        "{} refused {cname}: {m}",
+                        owner.name()
+                    )));
+                }
+                Err(e) if attempt < 2 => {
+                    tracing::debug!(obj = %cname, to = %owner.name(), err = %e, "transport: retrying");
+                }
+                Err(e) => {
+                    return Err(Error::new(
+                        ais_core::ErrKind::Unavailable,
+                        format!("{cname} to {}: {e}", owner.name()),
+                    ));
+                }
+            }
         }
-        rb = rb
-            .header(hdr::ATIME, lom.atime_ns.to_string())
-            .header(hdr::VERSION, &lom.version);
-        for (k, v) in &lom.custom {
-            rb = rb.header(hdr::CUSTOM_MD, format!("{k}={v}"));
-        }
-        let r = rb
-            .send()
-            .await
-            .map_err(|e| Error::new(ais_core::ErrKind::Unavailable, format!("{url}: {e}")))?;
-        if !r.status().is_success() {
-            let st = r.status();
-            let t = r.text().await.unwrap_or_default();
-            return Err(Error::internal(format!(
-                "{} refused {cname}: {st} {t}",
-                owner.name()
-            )));
-        }
-        self.ctl.stats.stream_out_n.inc();
-        self.ctl.stats.stream_out_size.inc_by(lom.size);
-        Ok(lom)
     }
 
     /// Sends one object to `owner`; removes the local copy once the owner has it.
@@ -286,54 +319,142 @@ impl Target {
         Ok(size)
     }
 
-    /// `PUT /v1/intra/recv/B/O`: an object moved here by rebalance, kept with its version,
-    /// atime and custom metadata, and verified against the sender's checksum.
-    pub(super) async fn recv(
-        self: &Arc<Self>,
-        req: &mut Req,
-        bck: Bck,
-        obj: String,
-    ) -> Result<Resp, Error> {
-        let props = self.bprops(&bck)?;
-        ais_core::name::validate_obj_name(&obj, false)?;
-        let version = req.header(hdr::VERSION).unwrap_or("").to_string();
-        let atime: i64 = req
-            .header(hdr::ATIME)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(ais_core::time::now_nanos);
-        let verify = super::object::cksum_from_headers(req)?;
-        let custom = super::object::parse_custom(&req.headers)?;
-        let digest = ais_placement::digest(bck.uname(&obj).as_bytes());
-        let loc = self.mps().locate_digest(&bck, &obj, digest);
+    /// `PUT /v1/intra/stream`: a transport stream from another target (objects moved by
+    /// rebalance and copies, EC slices). Payloads are read in order; each object is then
+    /// committed in the background (up to [`STORE_CONCURRENCY`] at once, while the next
+    /// payload streams in) and acknowledged once stored, or refused with the reason.
+    pub(super) async fn recv_stream(self: &Arc<Self>, req: &mut Req) -> Result<Resp, Error> {
         let body = req
             .body
             .take()
             .ok_or_else(|| Error::internal("request body already consumed"))?;
-        let cname = bck.cname_obj(&obj);
-        let ty = props.checksum.ty;
-        let streamed = self.stream_body(body, &loc, ty, verify, &cname).await?;
+        let (acks, reply) = ais_transport::acks(256);
+        let me = self.clone();
+        let from = req.header(hdr::CALLER_ID).unwrap_or("?").to_string();
+        tokio::spawn(async move {
+            let mut rd = ais_transport::ObjReader::new(body);
+            let slots = Arc::new(tokio::sync::Semaphore::new(STORE_CONCURRENCY));
+            loop {
+                let h = match rd.next_hdr().await {
+                    Ok(Some(h)) => h,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(%from, err = %e, "transport stream ended");
+                        break;
+                    }
+                };
+                let slot = slots.clone().acquire_owned().await.expect("never closed");
+                let seq = h.seq;
+                match me.recv_read(&h, rd.payload()).await {
+                    Ok(commit) => {
+                        let (me, acks) = (me.clone(), acks.clone());
+                        tokio::spawn(async move {
+                            let r = me.recv_commit(commit).await.map_err(|e| e.msg);
+                            drop(slot);
+                            acks.send(seq, r).await;
+                        });
+                    }
+                    Err(e) => {
+                        acks.send(seq, Err(e.msg)).await;
+                    }
+                }
+            }
+        });
+        Ok(http::Response::new(BodyExt::boxed(reply)))
+    }
+
+    /// Reads one received object's payload (into a work file, checksummed).
+    async fn recv_read(
+        self: &Arc<Self>,
+        h: &ais_transport::ObjHdr,
+        payload: ais_transport::Payload<'_, hyper::body::Incoming>,
+    ) -> Result<Received, Error> {
+        let bck = Bck {
+            name: h.bucket.clone(),
+            provider: ais_core::Provider::parse(&h.provider)?,
+            namespace: ais_core::bck::Namespace::parse(&h.namespace)?,
+        };
+        if h.kind == ais_transport::kind::EC_SLICE {
+            if h.size > super::ec::EC_MAX_OBJECT + (1 << 20) {
+                return Err(Error::bad_request(format!("slice of {} bytes", h.size)));
+            }
+            let bytes = BodyExt::collect(payload)
+                .await
+                .map_err(|e| Error::bad_request(format!("slice body: {e}")))?
+                .to_bytes();
+            let js = String::from_utf8(h.opaque.to_vec())
+                .map_err(|_| Error::bad_request("slice metadata is not UTF-8"))?;
+            return Ok(Received::Slice(bck, h.name.clone(), js, bytes));
+        }
+        let props = self.bprops(&bck)?;
+        ais_core::name::validate_obj_name(&h.name, false)?;
+        let verify = if h.cksum_type.is_empty() || h.cksum_type == "none" {
+            None
+        } else {
+            Some(ais_core::Cksum {
+                ty: ais_core::CksumType::parse(&h.cksum_type)?,
+                value: h.cksum_value.to_ascii_lowercase(),
+            })
+        };
+        let custom = h.custom.iter().cloned().collect();
+        let digest = ais_placement::digest(bck.uname(&h.name).as_bytes());
+        let loc = self.mps().locate_digest(&bck, &h.name, digest);
+        let cname = bck.cname_obj(&h.name);
+        let streamed = self
+            .stream_body(payload, &loc, props.checksum.ty, verify, &cname)
+            .await?;
+        let copies = self.copy_locations(&bck, &h.name, digest, super::mirror::copies_of(&props));
+        Ok(Received::Object(Box::new(ReceivedObj {
+            streamed,
+            digest,
+            loc,
+            cname,
+            copies,
+            lom: ais_fs::Lom {
+                atime_ns: if h.atime_ns == 0 {
+                    ais_core::time::now_nanos()
+                } else {
+                    h.atime_ns
+                },
+                version: h.version.clone(),
+                custom,
+                ..Default::default()
+            },
+        })))
+    }
+
+    /// Commits a received object: kept with its version, atime and custom metadata (an
+    /// as-new-or-newer local version wins: a PUT landed here first).
+    async fn recv_commit(self: &Arc<Self>, r: Received) -> Result<(), Error> {
+        let o = match r {
+            Received::Slice(bck, obj, js, bytes) => {
+                return self.store_slice(bck, obj, js, bytes).await;
+            }
+            Received::Object(o) => o,
+        };
+        let ReceivedObj {
+            streamed,
+            digest,
+            loc,
+            cname,
+            copies,
+            lom,
+        } = *o;
         let locks = self.locks.clone();
-        let copies = self.copy_locations(&bck, &obj, digest, super::mirror::copies_of(&props));
+        let c2 = cname.clone();
         let stored = tokio::task::spawn_blocking(move || -> Result<u64, ais_fs::Error> {
             let w = streamed.into_writer()?;
             let _g = Target::lock_for(&locks, digest)
                 .lock()
                 .expect("object lock");
-            if let Ok(have) = ais_fs::load_lom(&loc.fqn, &cname)
-                && have.version.parse::<u64>().unwrap_or(0) >= version.parse::<u64>().unwrap_or(0)
+            if let Ok(have) = ais_fs::load_lom(&loc.fqn, &c2)
+                && have.version.parse::<u64>().unwrap_or(0)
+                    >= lom.version.parse::<u64>().unwrap_or(0)
             {
-                return Ok(have.size); // ours is as new or newer (a PUT landed here first)
+                return Ok(have.size);
             }
-            let lom = w.commit(
-                ais_fs::Lom {
-                    atime_ns: atime,
-                    version,
-                    custom,
-                    ..Default::default()
-                },
-                None,
-            )?;
-            super::mirror::write_copies(&loc, &copies, &cname)?;
+            let lom = w.commit(lom, None)?;
+            super::mirror::write_copies(&loc, &copies, &c2)?;
             Ok(lom.size)
         })
         .await
@@ -341,9 +462,7 @@ impl Target {
         .map_err(|e| self.fs_err(e))?;
         self.ctl.stats.stream_in_n.inc();
         self.ctl.stats.stream_in_size.inc_by(stored);
-        let mut r = web::ok();
-        r.extensions_mut().insert(Stored(stored));
-        Ok(r)
+        Ok(())
     }
 
     /// `GET /v1/intra/status/<id>`: this target's snapshot of rebalance `id`.
