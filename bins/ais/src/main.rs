@@ -297,8 +297,15 @@ enum Show {
     Cluster,
     /// Per-target counters: GET/PUT counts, sizes, average latency, errors.
     Performance,
-    /// Rebalance jobs.
+    /// Rebalance jobs, per target.
     Rebalance,
+    /// Jobs (all, or one by id), one row per target: objects and bytes it moved, state.
+    Job {
+        id: Option<String>,
+        /// Only jobs of this kind (e.g. `copy-bck`, `rebalance`).
+        #[arg(long, default_value = "")]
+        kind: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -335,8 +342,13 @@ enum ObjectOp {
 
 #[derive(Subcommand)]
 enum JobOp {
-    /// Show jobs (all, or one by id).
-    Show { id: Option<String> },
+    /// Show jobs (all, or one by id), one row per target (as `ais show job`).
+    Show {
+        id: Option<String>,
+        /// Only jobs of this kind.
+        #[arg(long, default_value = "")]
+        kind: String,
+    },
     /// Wait for a job to finish.
     Wait {
         id: String,
@@ -467,15 +479,85 @@ async fn send(req: reqwest::RequestBuilder) -> Result<reqwest::Response> {
     }
 }
 
-/// A job's state from its status JSON.
-fn job_state(j: &serde_json::Value) -> &'static str {
-    if j["aborted"].as_bool() == Some(true) {
-        "aborted"
-    } else if j["end_time"].as_i64().unwrap_or(0) == 0 {
-        "running"
-    } else {
-        "finished"
+/// `ais show job [ID] [--kind K]`: per-target rows of the matching jobs (newest first), from
+/// the cluster's `what=qryxstats`.
+async fn show_jobs(ep: &str, id: Option<&str>, kind: &str, json: bool) -> Result<()> {
+    let q = serde_json::json!({"id": id.unwrap_or(""), "kind": kind});
+    let r = reqwest::Client::new()
+        .get(format!("{ep}/v1/cluster?what=qryxstats"))
+        .json(&q)
+        .send()
+        .await?;
+    if r.status() == reqwest::StatusCode::NOT_FOUND && id.is_none() {
+        if json {
+            println!("{{}}");
+        } else if kind.is_empty() {
+            println!("No jobs.");
+        } else {
+            println!("No {kind} jobs.");
+        }
+        return Ok(());
     }
+    let r = send(reqwest::Client::new().get(r.url().clone()).json(&q)).await?;
+    let all: std::collections::BTreeMap<String, Vec<ais_core::wire::JobSnap>> = r.json().await?;
+    if json {
+        return print_json(&all);
+    }
+    let mut snaps: Vec<(&String, &ais_core::wire::JobSnap)> = all
+        .iter()
+        .flat_map(|(node, v)| v.iter().map(move |s| (node, s)))
+        .collect();
+    snaps.sort_by(|a, b| {
+        b.1.start_time
+            .cmp(&a.1.start_time)
+            .then_with(|| a.1.id.cmp(&b.1.id))
+            .then_with(|| a.0.cmp(b.0))
+    });
+    let mut rows = vec![
+        [
+            "JOB", "KIND", "BUCKET", "NODE", "OBJECTS", "BYTES", "START", "END", "STATE",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let hhmmss = |t: &str| {
+        // RFC 3339 → the time of day; the date when it is not today's is in --json.
+        t.split_once('T')
+            .map(|(_, r)| r.chars().take(8).collect::<String>())
+            .filter(|_| !t.starts_with("0001-"))
+            .unwrap_or_else(|| "-".into())
+    };
+    for (node, s) in snaps {
+        let state = if s.aborted {
+            "aborted"
+        } else if !s.is_idle {
+            "running"
+        } else if !s.err.is_empty() {
+            "failed"
+        } else {
+            "finished"
+        };
+        rows.push(vec![
+            s.id.clone(),
+            s.kind.clone(),
+            s.bck
+                .as_ref()
+                .map(|b| b.cname())
+                .unwrap_or_else(|| "-".into()),
+            format!("t[{node}]"),
+            (s.stats.out_objs + s.stats.loc_objs).to_string(),
+            human((s.stats.out_bytes + s.stats.loc_bytes).max(0) as u64),
+            hhmmss(&s.start_time),
+            if s.is_idle {
+                hhmmss(&s.end_time)
+            } else {
+                "-".into()
+            },
+            state.into(),
+        ]);
+    }
+    table(&rows);
+    Ok(())
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
@@ -496,36 +578,10 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Show {
             what: Show::Rebalance,
-        } => {
-            let r = send(
-                reqwest::Client::new()
-                    .get(format!("{ep}/v1/cluster?what=status_all"))
-                    .json(&serde_json::json!({"kind": "rebalance"})),
-            )
-            .await?;
-            let v: serde_json::Value = r.json().await?;
-            if cli.json {
-                print_json(&v)?;
-            } else {
-                let mut rows = vec![vec![
-                    "REBALANCE".to_string(),
-                    "STATE".into(),
-                    "ERROR".into(),
-                ]];
-                for j in v.as_array().cloned().unwrap_or_default() {
-                    rows.push(vec![
-                        j["uuid"].as_str().unwrap_or("").into(),
-                        job_state(&j).into(),
-                        j["err"].as_str().unwrap_or("").into(),
-                    ]);
-                }
-                if rows.len() == 1 {
-                    println!("No rebalance has run.");
-                } else {
-                    table(&rows);
-                }
-            }
-        }
+        } => show_jobs(&ep, None, "rebalance", cli.json).await?,
+        Cmd::Show {
+            what: Show::Job { id, kind },
+        } => show_jobs(&ep, id.as_deref(), &kind, cli.json).await?,
         Cmd::Storage {
             op: StorageOp::Mountpath { op },
         } => {
@@ -720,7 +776,7 @@ async fn run(cli: Cli) -> Result<()> {
                         if smap.tmap.len() == 1 { "" } else { "s" }
                     );
                 }
-                Show::Rebalance => unreachable!("handled above"),
+                Show::Rebalance | Show::Job { .. } => unreachable!("handled above"),
                 Show::Performance => {
                     let mut rows = vec![vec![
                         "TARGET".into(),
@@ -1019,36 +1075,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Job { op } => {
             let http = reqwest::Client::new();
             match op {
-                JobOp::Show { id } => {
-                    let what = if id.is_some() { "status" } else { "status_all" };
-                    let q = serde_json::json!({"id": id.clone().unwrap_or_default(), "kind": ""});
-                    let r = send(http.get(format!("{ep}/v1/cluster?what={what}")).json(&q)).await?;
-                    let v: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
-                    if cli.json {
-                        print_json(&v)?;
-                    } else {
-                        let list = if v.is_array() {
-                            v.as_array().cloned().unwrap_or_default()
-                        } else {
-                            vec![v]
-                        };
-                        let mut rows = vec![vec![
-                            "JOB".to_string(),
-                            "KIND".into(),
-                            "STATE".into(),
-                            "ERROR".into(),
-                        ]];
-                        for j in list {
-                            rows.push(vec![
-                                j["uuid"].as_str().unwrap_or("").into(),
-                                j["kind"].as_str().unwrap_or("").into(),
-                                job_state(&j).into(),
-                                j["err"].as_str().unwrap_or("").into(),
-                            ]);
-                        }
-                        table(&rows);
-                    }
-                }
+                JobOp::Show { id, kind } => show_jobs(&ep, id.as_deref(), &kind, cli.json).await?,
                 JobOp::Wait { id, timeout } => {
                     let st = xfer::wait_job(&c, &id, Duration::from_secs(timeout)).await?;
                     println!("job {id} ({}) finished", st.kind);

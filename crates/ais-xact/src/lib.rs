@@ -337,6 +337,27 @@ impl Jobs {
         });
     }
 
+    /// Adds a job learned elsewhere (e.g. from the targets, by a primary that restarted or
+    /// took over); `false` if a job with its id is known already. A finished one counts
+    /// toward the bound on finished jobs.
+    pub fn adopt(&self, job: Job) -> bool {
+        let mut g = self.inner.lock().expect("jobs lock");
+        if g.jobs.contains_key(&job.id) {
+            return false;
+        }
+        let (id, done) = (job.id.clone(), job.end_ns != 0);
+        g.jobs.insert(id.clone(), job);
+        if done {
+            g.finished.push_back(id);
+            while g.finished.len() > JOBS_FINISHED_MAX {
+                if let Some(old) = g.finished.pop_front() {
+                    g.jobs.remove(&old);
+                }
+            }
+        }
+        true
+    }
+
     /// Updates a running job's per-target counters.
     pub fn update(&self, id: &str, stats: BTreeMap<String, SnapStats>) {
         if let Some(j) = self.inner.lock().expect("jobs lock").jobs.get_mut(id) {
@@ -430,6 +451,21 @@ mod tests {
             j.finish(&id, BTreeMap::new(), vec![]);
         }
         assert!(j.find("", false).len() <= JOBS_FINISHED_MAX);
+    }
+
+    #[test]
+    fn adopt_keeps_known_jobs() {
+        let j = Jobs::default();
+        let id = j.start("copy-bck", None, &["t1".into()]);
+        let mut other = j.get(&id).unwrap();
+        other.kind = "rebalance".into();
+        assert!(!j.adopt(other.clone()), "a known id is not replaced");
+        assert_eq!(j.get(&id).unwrap().kind, "copy-bck");
+        other.id = "g7".into();
+        other.end_ns = 5;
+        assert!(j.adopt(other));
+        assert_eq!(j.get("g7").unwrap().status().end_time, 5);
+        assert!(j.find("rebalance", true).is_empty());
     }
 }
 

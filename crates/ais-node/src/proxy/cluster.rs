@@ -110,6 +110,14 @@ impl Proxy {
                 if let Some(r) = self.what_common(&what) {
                     return r;
                 }
+                // Jobs are started and tracked by the primary: ask it.
+                if matches!(
+                    what.as_str(),
+                    "status" | "status_all" | "running_all" | "qryxstats"
+                ) && !self.ctl.is_primary()
+                {
+                    return self.to_primary(req).await;
+                }
                 let body = req.read_body().await?;
                 let q: Value = if body.is_empty() {
                     json!({})
@@ -117,7 +125,7 @@ impl Proxy {
                     serde_json::from_slice(&body)
                         .map_err(|e| Error::bad_request(format!("invalid query message: {e}")))?
                 };
-                self.job_query(&what, &q)
+                self.job_query(&what, &q).await
             }
             (&Method::PUT, "") => {
                 if !self.ctl.is_primary() {
@@ -160,8 +168,13 @@ impl Proxy {
         }
     }
 
-    fn job_query(&self, what: &str, q: &Value) -> Result<Resp, Error> {
+    async fn job_query(&self, what: &str, q: &Value) -> Result<Resp, Error> {
         let id = get_ci_str(q, "id").unwrap_or("");
+        // An id this primary does not know may be a job its predecessor (or its previous
+        // incarnation) started: ask the targets.
+        if !id.is_empty() && self.jobs.get(id).is_none() {
+            self.adopt_jobs().await;
+        }
         let raw = get_ci_str(q, "kind").unwrap_or("");
         let kind = ais_xact::resolve_kind(raw)
             .ok_or_else(|| Error::bad_request(format!("unknown job kind \"{raw}\"")))?;

@@ -165,6 +165,12 @@ impl Proxy {
             .lock()
             .expect("tracker lock")
             .reset(ids, Instant::now());
+        // A new primary takes over tracking the jobs its predecessor started.
+        if let Some(me) = self.weak.upgrade() {
+            tokio::spawn(async move {
+                me.adopt_jobs().await;
+            });
+        }
     }
 
     /// Primary: changes the BMD under the metadata lock, persists, pushes to all nodes.

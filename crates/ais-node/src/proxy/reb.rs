@@ -3,6 +3,7 @@
 //! `what=status` / the SDK's `Job.wait()` see it) and finishes the job when all are done.
 
 use super::Proxy;
+use crate::target::RebSnap;
 use ais_core::wire::SnapStats;
 use ais_meta::Smap;
 use std::collections::BTreeMap;
@@ -20,6 +21,15 @@ fn placeable(s: &Smap) -> Vec<&str> {
         .filter(|t| t.is_placeable())
         .map(|t| t.daemon_id.as_str())
         .collect()
+}
+
+/// A target's job counters in the job table's shape.
+fn snap_stats(s: &RebSnap) -> SnapStats {
+    SnapStats {
+        out_objs: s.objs,
+        out_bytes: s.bytes,
+        ..Default::default()
+    }
 }
 
 impl Proxy {
@@ -65,7 +75,6 @@ impl Proxy {
         action: &str,
         value: &serde_json::Value,
     ) -> (BTreeMap<String, SnapStats>, Vec<String>) {
-        let t0 = Instant::now();
         let mut errs = Vec::new();
         let mut pending: Vec<&ais_meta::Snode> = Vec::new();
         for t in targets {
@@ -80,42 +89,42 @@ impl Proxy {
             }
         }
         let mut stats: BTreeMap<String, SnapStats> = BTreeMap::new();
+        self.track_job(
+            id,
+            pending.into_iter().cloned().collect(),
+            Some((action, value)),
+            &mut stats,
+            &mut errs,
+        )
+        .await;
+        (stats, errs)
+    }
+
+    /// Polls the targets running their part of job `id` into the job table until all are done
+    /// (or gone). A target that no longer knows the job (it restarted) is given its part again
+    /// with `restart` (control action and value) or, without one, counted as failed.
+    async fn track_job(
+        &self,
+        id: &str,
+        mut pending: Vec<ais_meta::Snode>,
+        restart: Option<(&str, &serde_json::Value)>,
+        stats: &mut BTreeMap<String, SnapStats>,
+        errs: &mut Vec<String>,
+    ) {
+        let t0 = Instant::now();
         while !pending.is_empty() && t0.elapsed() < REB_TIMEOUT {
             if self.jobs.get(id).is_some_and(|j| j.aborted) {
                 errs.push("aborted".into());
-                return (stats, errs);
+                return;
             }
             tokio::time::sleep(REB_POLL).await;
             let mut still = Vec::new();
             for t in pending {
                 let url = format!("{}/v1/intra/status/{id}", t.intra_data_net.direct_url);
-                let snap: Option<crate::target::RebSnap> = match self
-                    .ctl
-                    .intra
-                    .request(reqwest::Method::GET, &url)
-                    .send()
-                    .await
-                {
-                    Ok(r) if r.status().is_success() => r
-                        .bytes()
-                        .await
-                        .ok()
-                        .and_then(|b| {
-                            serde_json::from_slice::<Option<crate::target::RebSnap>>(&b).ok()
-                        })
-                        .flatten(),
-                    _ => None,
-                };
+                let snap: Option<RebSnap> = self.get_json::<Option<RebSnap>>(&url).await.flatten();
                 match snap {
                     Some(s) => {
-                        stats.insert(
-                            t.daemon_id.clone(),
-                            SnapStats {
-                                out_objs: s.objs,
-                                out_bytes: s.bytes,
-                                ..Default::default()
-                            },
-                        );
+                        stats.insert(t.daemon_id.clone(), snap_stats(&s));
                         if s.running {
                             still.push(t);
                         } else {
@@ -124,21 +133,24 @@ impl Proxy {
                     }
                     // Gone from the map (died): its part is over.
                     None if self.smap().get(&t.daemon_id).is_none() => {
-                        errs.push(format!("{} left the cluster during {action}", t.name()))
+                        errs.push(format!("{} left the cluster during {id}", t.name()))
                     }
                     // Restarted (the job is not in its table): start its part again;
                     // starts are idempotent per id.
-                    None => {
-                        if let Err(e) = self
-                            .ctl
-                            .peers
-                            .control(&t.intra_control_net.direct_url, action, value)
-                            .await
-                        {
-                            tracing::debug!(node = %t.name(), err = %e, "{action}: re-start failed");
+                    None => match restart {
+                        Some((action, value)) => {
+                            if let Err(e) = self
+                                .ctl
+                                .peers
+                                .control(&t.intra_control_net.direct_url, action, value)
+                                .await
+                            {
+                                tracing::debug!(node = %t.name(), err = %e, "{action}: re-start failed");
+                            }
+                            still.push(t);
                         }
-                        still.push(t);
-                    }
+                        None => errs.push(format!("{} restarted during {id}", t.name())),
+                    },
                 }
             }
             pending = still;
@@ -147,7 +159,110 @@ impl Proxy {
         if !pending.is_empty() {
             errs.push(format!("timed out after {REB_TIMEOUT:?}"));
         }
-        (stats, errs)
+    }
+
+    /// A GET of JSON from another node on the intra-data network (`None` on any failure).
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Option<T> {
+        let r = self
+            .ctl
+            .intra
+            .request(reqwest::Method::GET, url)
+            .send()
+            .await
+            .ok()?;
+        if !r.status().is_success() {
+            return None;
+        }
+        serde_json::from_slice(&r.bytes().await.ok()?).ok()
+    }
+
+    /// Takes over the jobs the targets run or ran that this proxy does not know — it restarted,
+    /// or became primary when the previous one died: each is added to the job table (kind,
+    /// bucket, start, per-target counters, errors) and, while it runs, tracked to its end like
+    /// one started here (a restarted target gets its part of a rebalance again). Called when a
+    /// proxy becomes primary and when a job query names an unknown id.
+    pub(super) async fn adopt_jobs(&self) -> usize {
+        let smap = self.smap();
+        let polls = smap.tmap.values().map(|t| async move {
+            let url = format!("{}/v1/intra/jobs", t.intra_data_net.direct_url);
+            (t.clone(), self.get_json::<Vec<RebSnap>>(&url).await)
+        });
+        let mut parts: BTreeMap<String, Vec<(ais_meta::Snode, RebSnap)>> = BTreeMap::new();
+        for (t, snaps) in futures_util::future::join_all(polls).await {
+            for s in snaps.unwrap_or_default() {
+                parts.entry(s.id.clone()).or_default().push((t.clone(), s));
+            }
+        }
+        let mut adopted = 0;
+        for (id, parts) in parts {
+            if self.jobs.get(&id).is_some() {
+                continue;
+            }
+            let first = &parts[0].1;
+            let kind = if first.kind.is_empty() && id.starts_with('g') {
+                "rebalance".to_string()
+            } else {
+                first.kind.clone()
+            };
+            let running: Vec<ais_meta::Snode> = parts
+                .iter()
+                .filter(|(_, s)| s.running)
+                .map(|(t, _)| t.clone())
+                .collect();
+            let stats: BTreeMap<String, SnapStats> = parts
+                .iter()
+                .map(|(t, s)| (t.daemon_id.clone(), snap_stats(s)))
+                .collect();
+            let errs: Vec<String> = parts
+                .iter()
+                .flat_map(|(t, s)| s.errs.iter().map(move |e| format!("{}: {e}", t.name())))
+                .collect();
+            let aborted = parts.iter().any(|(_, s)| s.aborted);
+            let job = ais_xact::Job {
+                id: id.clone(),
+                kind: kind.clone(),
+                bck: first.bck.clone(),
+                start_ns: parts.iter().map(|(_, s)| s.start_ns).min().unwrap_or(0),
+                end_ns: if running.is_empty() {
+                    parts
+                        .iter()
+                        .map(|(_, s)| s.end_ns)
+                        .max()
+                        .unwrap_or(0)
+                        .max(1)
+                } else {
+                    0
+                },
+                err: if aborted {
+                    "aborted".into()
+                } else {
+                    errs.join("; ")
+                },
+                aborted,
+                stats: stats.clone(),
+                result: None,
+            };
+            if !self.jobs.adopt(job) {
+                continue;
+            }
+            adopted += 1;
+            tracing::info!(%id, %kind, running = running.len(), "job adopted from the targets");
+            if running.is_empty() {
+                continue;
+            }
+            let Some(me) = self.weak.upgrade() else {
+                break;
+            };
+            tokio::spawn(async move {
+                let (mut stats, mut errs) = (stats, errs);
+                let v = serde_json::json!({"id": id});
+                let restart = (kind == "rebalance").then_some(("rebalance", &v));
+                me.track_job(&id, running, restart, &mut stats, &mut errs)
+                    .await;
+                me.jobs.finish(&id, stats, errs);
+            });
+        }
+        adopted
     }
 
     /// Tells every target to stop its part of job `id` (they finish the object at hand).

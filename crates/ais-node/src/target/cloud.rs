@@ -421,7 +421,7 @@ impl Target {
     /// Runs a prefetch (cold GET of what is not cached) or evict (drop cached copies) job in
     /// the background; progress in the job's snap.
     pub(crate) fn start_sel_job(self: &Arc<Self>, kind: &str, req: SelJobReq) {
-        if !self.job_begin(&req.id) {
+        if !self.job_begin(&req.id, kind, Some(&req.bck)) {
             return;
         }
         let (me, prefetch) = (self.clone(), kind == "prefetch-listrange");

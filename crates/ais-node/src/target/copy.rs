@@ -3,7 +3,6 @@
 //! destination's HRW owner — itself, or another target through `/v1/intra/recv`.
 
 use super::Target;
-use super::reb::RebSnap;
 use ais_core::{Bck, Error};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -35,29 +34,13 @@ pub(crate) struct CopyReq {
 impl Target {
     /// Starts copy job `req.id` in the background (idempotent per id).
     pub(crate) fn start_copy(self: &Arc<Self>, req: CopyReq) {
-        {
-            let mut m = self.reb.lock().expect("jobs lock");
-            if m.contains_key(&req.id) {
-                return;
-            }
-            m.insert(
-                req.id.clone(),
-                RebSnap {
-                    id: req.id.clone(),
-                    running: true,
-                    ..Default::default()
-                },
-            );
+        if !self.job_begin(&req.id, &req.kind, Some(&req.src)) {
+            return;
         }
         let me = self.clone();
         tokio::spawn(async move {
             let r = me.copy_pass(&req).await;
-            let mut m = me.reb.lock().expect("jobs lock");
-            if let Some(s) = m.get_mut(&req.id) {
-                s.running = false;
-                if let Err(e) = r {
-                    s.errs.push(e.msg);
-                }
+            if let Some(s) = me.job_done(&req.id, r.err()) {
                 tracing::info!(id = %req.id, kind = %req.kind, src = %req.src, dst = %req.dst, objs = s.objs, bytes = s.bytes, errs = s.errs.len(), "copy done");
             }
         });

@@ -190,7 +190,8 @@ impl Target {
     /// bucket's count, or erasure codes every object this target owns. Progress in the job's
     /// snap (`/v1/intra/status/<id>`).
     pub(crate) fn start_bck_job(self: &Arc<Self>, ec: bool, req: BckJobReq) {
-        if !self.job_begin(&req.id) {
+        let kind = if ec { "ec-encode" } else { "make-n-copies" };
+        if !self.job_begin(&req.id, kind, Some(&req.bck)) {
             return;
         }
         let me = self.clone();

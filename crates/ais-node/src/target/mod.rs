@@ -236,8 +236,18 @@ impl Target {
                     .map(|t| t.daemon_id.clone())
                     .collect()
             };
-            if placeable(old) != placeable(&self.smap()) {
+            let now = self.smap();
+            if placeable(old) != placeable(&now) {
                 *self.last_target_change.lock().expect("lock") = Instant::now();
+                // Every target starts the rebalance of the new map itself (the primary also
+                // asks; starts are idempotent per id): it runs even if the primary dies
+                // before asking, and a new primary adopts it from the targets.
+                if !placeable(&now).is_empty()
+                    && !self.bmd().list(None).is_empty()
+                    && let Some(me) = self.self_arc()
+                {
+                    me.start_rebalance(format!("g{}", now.version));
+                }
             }
         }
         let Some(old) = inst.old_bmd else { return };
@@ -506,6 +516,7 @@ impl Handler for Target {
                             _ => self.get_obj_local(&req, &bck, &obj).await,
                         }
                     }
+                    (&Method::GET, "jobs") => Ok(self.jobs_snap()),
                     (&Method::GET, "status") => {
                         Ok(self.reb_status(req.items.get(2).map(String::as_str).unwrap_or("")))
                     }

@@ -42,7 +42,9 @@ const REB_PAGE: usize = 1000;
 /// How long after a change of the target set GETs that miss ask the neighbors.
 pub(super) const GFN_WINDOW: Duration = Duration::from_secs(600);
 
-/// One target's view of a rebalance.
+/// One target's view of a job it runs (rebalance, copies, prefetch/evict, mirror/EC jobs):
+/// served at `/v1/intra/status/<id>` and, all of them, at `/v1/intra/jobs` (from which a
+/// restarted or new primary takes over tracking).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct RebSnap {
     pub(crate) id: String,
@@ -52,12 +54,20 @@ pub(crate) struct RebSnap {
     pub(crate) errs: Vec<String>,
     #[serde(default)]
     pub(crate) aborted: bool,
+    #[serde(default)]
+    pub(crate) kind: String,
+    #[serde(default)]
+    pub(crate) bck: Option<Bck>,
+    #[serde(default)]
+    pub(crate) start_ns: i64,
+    #[serde(default)]
+    pub(crate) end_ns: i64,
 }
 
 impl Target {
-    /// Registers job `id` as running on this target; `false` if it already is (job starts are
-    /// idempotent per id).
-    pub(super) fn job_begin(&self, id: &str) -> bool {
+    /// Registers job `id` of `kind` as running on this target; `false` if it is known already
+    /// (starts are idempotent per id; an abort that came first keeps it from starting).
+    pub(super) fn job_begin(&self, id: &str, kind: &str, bck: Option<&Bck>) -> bool {
         let mut m = self.reb.lock().expect("jobs lock");
         if m.contains_key(id) {
             return false;
@@ -67,10 +77,37 @@ impl Target {
             RebSnap {
                 id: id.to_string(),
                 running: true,
+                kind: kind.to_string(),
+                bck: bck.cloned(),
+                start_ns: ais_core::time::now_nanos(),
                 ..Default::default()
             },
         );
         true
+    }
+
+    /// Marks job `id` finished (with its error, if any); returns its final snapshot.
+    pub(super) fn job_done(&self, id: &str, err: Option<Error>) -> Option<RebSnap> {
+        let mut m = self.reb.lock().expect("jobs lock");
+        let s = m.get_mut(id)?;
+        s.running = false;
+        s.end_ns = ais_core::time::now_nanos();
+        if let Some(e) = err {
+            s.errs.push(e.msg);
+        }
+        Some(s.clone())
+    }
+
+    /// `GET /v1/intra/jobs`: every job this target knows of.
+    pub(super) fn jobs_snap(&self) -> Resp {
+        let v: Vec<RebSnap> = self
+            .reb
+            .lock()
+            .expect("jobs lock")
+            .values()
+            .cloned()
+            .collect();
+        web::json(&v)
     }
 
     /// Marks job `id` finished with its counters, or its error.
@@ -78,6 +115,7 @@ impl Target {
         let mut m = self.reb.lock().expect("jobs lock");
         if let Some(s) = m.get_mut(id) {
             s.running = false;
+            s.end_ns = ais_core::time::now_nanos();
             match r {
                 Ok((objs, bytes, errs)) => {
                     s.objs = objs;
@@ -91,31 +129,15 @@ impl Target {
 
     /// Starts rebalance `id` in the background (idempotent per id).
     pub(crate) fn start_rebalance(self: &Arc<Self>, id: String) {
-        {
-            let mut m = self.reb.lock().expect("reb lock");
-            if m.contains_key(&id) {
-                return;
-            }
-            m.insert(
-                id.clone(),
-                RebSnap {
-                    id: id.clone(),
-                    running: true,
-                    ..Default::default()
-                },
-            );
+        if !self.job_begin(&id, "rebalance", None) {
+            return;
         }
         *self.last_target_change.lock().expect("lock") = Instant::now();
         let me = self.clone();
         tokio::spawn(async move {
             let t0 = Instant::now();
             let r = me.rebalance_pass(&id).await;
-            let mut m = me.reb.lock().expect("reb lock");
-            if let Some(s) = m.get_mut(&id) {
-                s.running = false;
-                if let Err(e) = r {
-                    s.errs.push(e.msg);
-                }
+            if let Some(s) = me.job_done(&id, r.err()) {
                 tracing::info!(%id, objs = s.objs, bytes = s.bytes, errs = s.errs.len(), elapsed_ms = t0.elapsed().as_millis() as u64, "rebalance done");
             }
         });

@@ -325,4 +325,65 @@ async fn rebalance_under_load() {
         let (_, b) = c.get_object(&bck, &obj(i), None).await.unwrap();
         assert_eq!(b[..], data(i as u64, size(i))[..]);
     }
+
+    // 4. The primary dies (kill -9) right after a rebalance starts and comes back: it takes
+    //    over the job from the targets — the SDK's wait and `ais show job` see it to its end.
+    let smap = c.smap().await.unwrap();
+    let maint = smap.tmap.keys().next().unwrap().clone();
+    let v0 = smap.version;
+    node_action("start-maintenance", maint.clone()).await;
+    let id = rebalance_id_after(&c, &ep, v0 + 1).await;
+    let proxy = cl.node("proxy-0");
+    proxy.kill9();
+    wait_for(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async { (!proxy.alive()).then_some(()) },
+    )
+    .await
+    .expect("the primary is gone");
+    proxy.restart().expect("restart the primary");
+    wait_for(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async { c.health(true).await.ok() },
+    )
+    .await
+    .expect("the restarted primary serves again");
+    let st = c.wait_job(&id, Duration::from_secs(300)).await.unwrap();
+    assert!(
+        st.err.is_empty() && !st.aborted && st.end_time > 0,
+        "{st:?}"
+    );
+    all_at_owner(&c, &bck).await;
+    assert_eq!(files_on_disk(&cl, "reb"), N, "after the primary restart");
+    let ents = c.list_objects_all(&bck, "", "name,location").await.unwrap();
+    assert!(ents.iter().all(|e| !e.location.contains(&maint)));
+    // Per-target detail: every target's row, the objects it moved adding up.
+    let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN (run with `cargo xtask test`)");
+    let out = std::process::Command::new(&cli)
+        .args(["show", "job", &id])
+        .env("AIS_ENDPOINT", &ep)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), smap.tmap.len(), "one row per target:\n{text}");
+    let moved: i64 = rows.iter().map(|r| r[4].parse::<i64>().unwrap()).sum();
+    assert!(
+        rows.iter()
+            .all(|r| r[0] == id && r[1] == "rebalance" && r[8] == "finished"),
+        "{text}"
+    );
+    assert!(moved > 0, "{text}");
+    eprintln!("FIGURE rebalance {id} across a primary restart: {moved} objects moved");
 }
