@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 const REB_CONCURRENCY: usize = 16;
 /// Path of the intra-cluster transport's streams on a target's intra-data endpoint.
 pub(super) const STREAM_PATH: &str = "/v1/intra/stream";
+/// Objects up to this size are read whole before they are queued on a stream.
+const SEND_INLINE_MAX: u64 = 256 << 10;
 /// Received objects being committed at once per stream.
 const STORE_CONCURRENCY: usize = 8;
 
@@ -248,12 +250,27 @@ impl Target {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (lom, file) = {
+            // Small objects are read here, in the same blocking call: the stream then never
+            // waits on a file read (it serializes the payloads of one destination).
+            let (lom, body) = {
                 let (fqn, c) = (loc.fqn.clone(), cname.clone());
                 tokio::task::spawn_blocking(move || -> Result<_, ais_fs::Error> {
                     let lom = ais_fs::load_lom(&fqn, &c)?;
-                    let f = std::fs::File::open(&fqn).map_err(|e| ais_fs::Error::Io(c, e))?;
-                    Ok((lom, f))
+                    let io = |e| ais_fs::Error::Io(c.clone(), e);
+                    let body = if lom.size <= SEND_INLINE_MAX {
+                        let b = std::fs::read(&fqn).map_err(io)?;
+                        if b.len() as u64 != lom.size {
+                            return Err(io(std::io::Error::new(
+                                std::io::ErrorKind::InvalidData,
+                                format!("{} bytes on disk, {} in metadata", b.len(), lom.size),
+                            )));
+                        }
+                        ais_transport::SendBody::Bytes(b.into())
+                    } else {
+                        let f = std::fs::File::open(&fqn).map_err(io)?;
+                        ais_transport::SendBody::from(tokio::fs::File::from_std(f))
+                    };
+                    Ok((lom, body))
                 })
                 .await
                 .map_err(crate::err::join_err)?
@@ -285,7 +302,6 @@ impl Target {
                     .collect(),
                 ..Default::default()
             };
-            let body = ais_transport::SendBody::from(tokio::fs::File::from_std(file));
             match self.xport.send(&url, hdr, body).await {
                 Ok(()) => {
                     self.ctl.stats.stream_out_n.inc();
