@@ -328,11 +328,7 @@ impl Proxy {
     /// One listing page of a remote bucket, straight from its backend (the continuation token
     /// is the backend's).
     async fn list_remote_page(&self, bck: &Bck, msg: &LsoMsg) -> Result<LsoRes, Error> {
-        let Some(be) = self
-            .backend
-            .as_ref()
-            .filter(|_| bck.provider == Provider::Aws)
-        else {
+        let Some(be) = self.backends.get(bck.provider) else {
             return Err(crate::common::no_backend(bck));
         };
         self.bmd().need(bck)?;
