@@ -366,6 +366,59 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
         assert!(present(obj(i)).await, "{} prefetched", obj(i));
     }
 
+    // Remote listings mark what the cluster has (EntryIsCached): the cold-read objects and the
+    // prefetched ones, not the evicted or never-read ones; `ais ls --cached` lists only those.
+    let want: Vec<String> = (2..N - 1).map(obj).collect();
+    wait_for(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async {
+            for n in &want {
+                if !present(n.clone()).await {
+                    return None;
+                }
+            }
+            Some(())
+        },
+    )
+    .await
+    .expect("cold GETs and the prefetch cached the objects");
+    let listed = c
+        .list_objects_all(&bck, "cold/", "name,size")
+        .await
+        .unwrap();
+    let cached: Vec<String> = listed
+        .iter()
+        .filter(|e| e.flags & ais_core::wire::ent_flag::IS_CACHED != 0)
+        .map(|e| e.name.clone())
+        .collect();
+    assert_eq!(cached, want, "listing marks the cached objects");
+    assert_eq!(listed.len(), N - 1, "obj(0) was deleted");
+    let scheme = format!("{}://cloud", provider.scheme());
+    for (flag, expect) in [
+        ("--cached", want.clone()),
+        ("--not-cached", vec![obj(1), obj(N - 1)]),
+    ] {
+        let out = std::process::Command::new(&cli)
+            .args(["--json", "ls", &scheme, "--prefix", "cold/", flag])
+            .env("AIS_ENDPOINT", &cl.endpoint)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ais ls {flag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let names: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, expect, "ais ls {flag}");
+    }
+
     // With versioning.validate_warm_get, a changed or deleted backend object is noticed.
     let r = reqwest::Client::new()
         .patch(format!("{ep}/v1/buckets/cloud?provider={prov}"))
