@@ -32,6 +32,8 @@ pub use s3::S3Backend;
 
 use ais_core::Provider;
 use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What went wrong talking to a backend.
@@ -244,12 +246,15 @@ impl Backend {
     }
 }
 
-/// The backends a node has, one per cloud provider at most.
+/// The backends a node has, one per cloud provider at most, and the S3 backends of buckets
+/// with an endpoint of their own (made on first use, kept).
 #[derive(Debug, Clone, Default)]
 pub struct Backends {
     s3: Option<Backend>,
     gcs: Option<Backend>,
     azure: Option<Backend>,
+    /// By (endpoint, region).
+    s3_at: Arc<Mutex<HashMap<(String, String), Backend>>>,
 }
 
 impl Backends {
@@ -274,7 +279,15 @@ impl Backends {
         let s3 = keep(S3Backend::from_env().map(|r| r.map(Backend::S3)));
         let gcs = keep(GcsBackend::from_env().map(|r| r.map(Backend::Gcs)));
         let azure = keep(AzureBackend::from_env().map(|r| r.map(Backend::Azure)));
-        (Backends { s3, gcs, azure }, errs)
+        (
+            Backends {
+                s3,
+                gcs,
+                azure,
+                ..Default::default()
+            },
+            errs,
+        )
     }
 
     /// A set with the given backends (a later one replaces an earlier one of its provider).
@@ -298,6 +311,48 @@ impl Backends {
             Provider::Azure => self.azure.as_ref(),
             _ => None,
         }
+    }
+
+    /// The backend of a bucket of `provider` whose props' `extra` is `extra`: an `aws://`
+    /// bucket with `extra.aws.endpoint` (and optionally `extra.aws.cloud_region`) has an S3
+    /// backend of its own at that endpoint (the configured S3 credentials, else the `AWS_*`
+    /// variables); any other bucket the provider's backend.
+    pub fn for_bucket(
+        &self,
+        provider: Provider,
+        extra: Option<&serde_json::Value>,
+    ) -> Result<Option<Backend>, Error> {
+        let aws = extra.and_then(|x| x.get("aws"));
+        let field = |k: &str| {
+            aws.and_then(|a| a.get(k))
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let endpoint = field("endpoint");
+        if provider != Provider::Aws || endpoint.is_empty() {
+            return Ok(self.get(provider).cloned());
+        }
+        let key = (
+            endpoint.trim_end_matches('/').to_string(),
+            field("cloud_region"),
+        );
+        let mut at = self.s3_at.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = at.get(&key) {
+            return Ok(Some(b.clone()));
+        }
+        let b = match &self.s3 {
+            Some(Backend::S3(s3)) => s3.with_endpoint(&key.0, &key.1)?,
+            _ => S3Backend::new(
+                &key.0,
+                &key.1,
+                &env("AWS_ACCESS_KEY_ID").unwrap_or_default(),
+                &env("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
+            )?,
+        };
+        let b = Backend::S3(b);
+        at.insert(key, b.clone());
+        Ok(Some(b))
     }
 
     /// The providers that have a backend.
@@ -324,6 +379,20 @@ mod tests {
         assert!(set.get(Provider::Azure).is_none());
         assert!(set.get(Provider::Ais).is_none());
         assert_eq!(set.providers(), vec![Provider::Aws, Provider::Gcp]);
+        // A bucket's own S3 endpoint: same credentials, its endpoint, made once.
+        let x = serde_json::json!({"aws": {"endpoint": "http://127.0.0.1:7000/"}});
+        let Some(Backend::S3(b)) = set.for_bucket(Provider::Aws, Some(&x)).unwrap() else {
+            panic!("an S3 backend");
+        };
+        assert_eq!(b.endpoint(), "http://127.0.0.1:7000");
+        assert_eq!(set.s3_at.lock().unwrap().len(), 1);
+        set.for_bucket(Provider::Aws, Some(&x)).unwrap();
+        assert_eq!(set.s3_at.lock().unwrap().len(), 1);
+        let Some(Backend::S3(d)) = set.for_bucket(Provider::Aws, None).unwrap() else {
+            panic!("the default S3 backend");
+        };
+        assert_eq!(d.endpoint(), "http://127.0.0.1:5000");
+        assert!(set.for_bucket(Provider::Azure, Some(&x)).unwrap().is_none());
         assert_eq!(endpoint_url("127.0.0.1:9/"), "http://127.0.0.1:9");
         assert_eq!(endpoint_url("https://h"), "https://h");
     }

@@ -78,6 +78,19 @@ impl S3Backend {
         ))
     }
 
+    /// The same credentials and HTTP client at another endpoint (a bucket's own); an empty
+    /// `region` keeps this one's.
+    pub fn with_endpoint(&self, endpoint: &str, region: &str) -> Result<S3Backend, Error> {
+        let region = if region.is_empty() {
+            &self.region
+        } else {
+            region
+        };
+        let mut b = S3Backend::new(endpoint, region, &self.access, &self.secret)?;
+        b.client = self.client.clone();
+        Ok(b)
+    }
+
     /// The endpoint URL.
     pub fn endpoint(&self) -> &str {
         &self.endpoint

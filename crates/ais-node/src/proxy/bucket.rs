@@ -330,10 +330,15 @@ impl Proxy {
     /// One listing page of a remote bucket, straight from its backend (the continuation token
     /// is the backend's).
     async fn list_remote_page(&self, bck: &Bck, msg: &LsoMsg) -> Result<LsoRes, Error> {
-        let Some(be) = self.backends.get(bck.provider) else {
+        let bmd = self.bmd();
+        let Some(be) = self
+            .backends
+            .for_bucket(bck.provider, Some(&bmd.need(bck)?.extra))
+            .map_err(crate::err::backend_err)?
+        else {
             return Err(crate::common::no_backend(bck));
         };
-        self.bmd().need(bck)?;
+        drop(bmd);
         let page_size = if msg.pagesize <= 0 {
             1000
         } else {

@@ -33,7 +33,7 @@ impl Target {
             self.cold_get(bck, obj).await?;
             return self.get_obj_local(req, bck, obj).await;
         }
-        let be = self.backend(bck)?.clone();
+        let be = self.backend(bck)?;
         let digest = ais_placement::digest(bck.uname(obj).as_bytes());
         let flight = self.cold[(digest as usize) % self.cold.len()]
             .clone()
@@ -124,13 +124,16 @@ impl Target {
 
     /// Whether `bck` is a remote bucket this target can reach.
     pub(super) fn has_backend(&self, bck: &Bck) -> bool {
-        self.backends.get(bck.provider).is_some()
+        self.backend(bck).is_ok()
     }
 
-    /// The backend of `bck`'s provider.
-    fn backend(&self, bck: &Bck) -> Result<&ais_backend::Backend, Error> {
+    /// The backend of `bck`: its provider's, or an S3 endpoint of its own
+    /// (`extra.aws.endpoint` in its props).
+    fn backend(&self, bck: &Bck) -> Result<ais_backend::Backend, Error> {
+        let bmd = self.bmd();
         self.backends
-            .get(bck.provider)
+            .for_bucket(bck.provider, bmd.get(bck).map(|p| &p.extra))
+            .map_err(backend_err)?
             .ok_or_else(|| crate::common::no_backend(bck))
     }
 
@@ -138,7 +141,7 @@ impl Target {
     /// with the backend's ETag and version). Concurrent callers for one object wait for the
     /// first; the others find it stored.
     pub(super) async fn cold_get(self: &Arc<Self>, bck: &Bck, obj: &str) -> Result<(), Error> {
-        let be = self.backend(bck)?.clone();
+        let be = self.backend(bck)?;
         let digest = ais_placement::digest(bck.uname(obj).as_bytes());
         let _g = self.cold[(digest as usize) % self.cold.len()].lock().await;
         let loc = self.mps().locate_digest(bck, obj, digest);
@@ -301,7 +304,7 @@ impl Target {
     /// backend's ETag and version; if the upload fails, the local copy is removed and the PUT
     /// fails.
     pub(super) async fn cloud_put(&self, bck: &Bck, obj: &str) -> Result<(), Error> {
-        let be = self.backend(bck)?.clone();
+        let be = self.backend(bck)?;
         let digest = ais_placement::digest(bck.uname(obj).as_bytes());
         let loc = self.mps().locate_digest(bck, obj, digest);
         let cname = bck.cname_obj(obj);
@@ -378,7 +381,7 @@ impl Target {
         } else if sel.template.contains('{') {
             ais_core::template::Template::parse(&sel.template)?.expand()
         } else if remote {
-            let be = self.backend(&req.bck)?.clone();
+            let be = self.backend(&req.bck)?;
             let mut out = Vec::new();
             let mut token = String::new();
             for _ in 0..100_000 {

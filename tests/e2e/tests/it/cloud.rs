@@ -76,15 +76,21 @@ async fn create_bucket(be: &Backend, bucket: &str) {
     .unwrap_or_else(|| panic!("{:?} emulator up", be.provider()));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn aws_bucket_cold_warm_write_through() {
+/// A moto server on a free loopback port: the child, its endpoint and a client of it.
+fn start_moto(name: &str) -> (Emulator, String, Backend) {
     let port = free_port();
     let emu = Emulator::start(
-        "moto",
+        name,
         Command::new(venv_bin("moto_server")).args(["-H", "127.0.0.1", "-p", &port.to_string()]),
     );
     let endpoint = format!("http://127.0.0.1:{port}");
     let be = Backend::S3(S3Backend::new(&endpoint, "us-east-1", "testing", "testing").unwrap());
+    (emu, endpoint, be)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aws_bucket_cold_warm_write_through() {
+    let (emu, endpoint, be) = start_moto("moto");
     scenario(
         be,
         emu,
@@ -96,6 +102,94 @@ async fn aws_bucket_cold_warm_write_through() {
         ],
     )
     .await;
+}
+
+/// An `aws://` bucket with an S3 endpoint of its own (`extra.aws.endpoint`, set with the CLI):
+/// from then on its listing, cold GETs and write-through PUTs go to that endpoint, not to the
+/// cluster's `S3_ENDPOINT`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aws_bucket_own_endpoint() {
+    let (_a, ep_a, be_a) = start_moto("moto-a");
+    let (_b, ep_b, be_b) = start_moto("moto-b");
+    create_bucket(&be_a, "own").await;
+    create_bucket(&be_b, "own").await;
+    be_a.put_bytes("own", "x", bytes::Bytes::from_static(b"from A"))
+        .await
+        .unwrap();
+    be_b.put_bytes("own", "y", bytes::Bytes::from_static(b"from B"))
+        .await
+        .unwrap();
+    let cl = Cluster::deploy_with_env(
+        1,
+        1,
+        "cloud-own",
+        &[
+            ("S3_ENDPOINT", &ep_a),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    )
+    .expect("deploy 1 proxy + 1 target");
+    let c = Client::new(&cl.endpoint).unwrap();
+    let bck = Bck::new("own", ais_core::Provider::Aws).unwrap();
+    let (_, b) = c.get_object(&bck, "x", None).await.unwrap();
+    assert_eq!(&b[..], b"from A", "the cluster's S3_ENDPOINT");
+
+    let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN is set by `cargo xtask test`");
+    let out = Command::new(&cli)
+        .args([
+            "bucket",
+            "props",
+            "set",
+            "s3://own",
+            &format!("extra.aws.endpoint={ep_b}"),
+        ])
+        .env("AIS_ENDPOINT", &cl.endpoint)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ais bucket props set: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let props = c.head_bucket(&bck).await.unwrap();
+    assert_eq!(
+        props.extra["aws"]["endpoint"].as_str(),
+        Some(ep_b.as_str()),
+        "{props:?}"
+    );
+    let names: Vec<String> = c
+        .list_objects_all(&bck, "", "name")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["y"], "listed from the bucket's own endpoint");
+    let (_, b) = c.get_object(&bck, "y", None).await.unwrap();
+    assert_eq!(&b[..], b"from B");
+    c.put_object(&bck, "z", bytes::Bytes::from_static(b"to B"), None)
+        .await
+        .unwrap();
+    assert!(be_b.head("own", "z").await.is_ok(), "written through to B");
+    assert!(matches!(
+        be_a.head("own", "z").await,
+        Err(ais_backend::Error::NotFound(_))
+    ));
+    // A bad endpoint is refused.
+    let out = Command::new(&cli)
+        .args([
+            "bucket",
+            "props",
+            "set",
+            "s3://own",
+            "extra.aws.endpoint=ftp://x",
+        ])
+        .env("AIS_ENDPOINT", &cl.endpoint)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "ftp:// endpoint accepted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
