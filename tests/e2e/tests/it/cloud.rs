@@ -242,6 +242,16 @@ async fn azure_bucket_cold_warm_write_through() {
         )
         .unwrap(),
     );
+    // Azurite checks SharedKey signatures: a wrong key is refused.
+    create_bucket(&be, "signed").await;
+    let wrong = AzureBackend::new(&url, ais_backend::azure::DEV_ACCOUNT, "AAAA").unwrap();
+    assert!(
+        matches!(
+            wrong.head_bucket("signed").await,
+            Err(ais_backend::Error::Forbidden(..))
+        ),
+        "a request signed with a wrong key"
+    );
     scenario(
         be,
         emu,
@@ -269,6 +279,21 @@ async fn scenario(be: Backend, emu: Emulator, env: &[(&str, &str)]) {
     let cl = Cluster::deploy_with_env(1, 2, &format!("cloud-{prov}"), env)
         .expect("deploy 1 proxy + 2 targets");
     let c = Client::new(&cl.endpoint).unwrap();
+    let ep = cl.endpoint.clone();
+    // Whether the cluster has the object (HEAD: `Ais-Present`).
+    let present = |name: String| {
+        let ep = ep.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .head(format!("{ep}/v1/objects/cloud/{name}?provider={prov}"))
+                .send()
+                .await
+                .unwrap();
+            r.headers()
+                .get(ais_core::wire::hdr::PRESENT)
+                .is_some_and(|v| v == "true")
+        }
+    };
     let bck = Bck::new("cloud", provider).unwrap();
 
     // Discovered on first access, listed from the backend.
@@ -349,7 +374,17 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
     be.put_bytes("cloud", "race/one", racer.clone().into())
         .await
         .unwrap();
+    // Streamed cold GETs count when their copy is committed, right after the last byte: wait
+    // for the N/2 fetches of the reads above (each object once) before counting.
+    wait_for(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async { (cold_count().await >= (N / 2) as i64).then_some(()) },
+    )
+    .await
+    .expect("cold GETs counted");
     let before = cold_count().await;
+    assert_eq!(before, (N / 2) as i64, "one fetch per cold object");
     let gets = (0..8).map(|_| {
         let (c, bck) = (c.clone(), bck.clone());
         async move { c.get_object(&bck, "race/one", None).await.unwrap().1 }
@@ -386,9 +421,14 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
         .await
         .unwrap_err();
     assert_eq!(e.status(), Some(404), "{e}");
+    // A bucket the backend does not have is not discovered: 404.
+    let e = c
+        .list_objects_all(&Bck::new("no-such-bucket", provider).unwrap(), "", "name")
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(404), "{e}");
 
     // Jobs: evict a cached object (its data goes, the backend keeps it); prefetch a range.
-    let ep = cl.endpoint.clone();
     let job = |method: reqwest::Method, action: &'static str, value: serde_json::Value| {
         let ep = ep.clone();
         async move {
@@ -400,19 +440,6 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
                 .unwrap();
             assert!(r.status().is_success(), "{action}: {}", r.status());
             r.text().await.unwrap()
-        }
-    };
-    let present = |name: String| {
-        let ep = ep.clone();
-        async move {
-            let r = reqwest::Client::new()
-                .head(format!("{ep}/v1/objects/cloud/{name}?provider={prov}"))
-                .send()
-                .await
-                .unwrap();
-            r.headers()
-                .get(ais_core::wire::hdr::PRESENT)
-                .is_some_and(|v| v == "true")
         }
     };
     // A streamed cold GET commits its cached copy right after the last byte went out.
