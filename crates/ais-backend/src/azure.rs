@@ -479,9 +479,36 @@ mod tests {
     }
 
     #[test]
+    fn documented_string_to_sign() {
+        // The example of Microsoft's "Authorize with Shared Key" page (Get Container
+        // Metadata, service version 2015-02-21), reproduced byte for byte.
+        let h = hdrs(&[
+            ("x-ms-date", "Fri, 26 Jun 2015 23:39:12 GMT"),
+            ("x-ms-version", "2015-02-21"),
+        ]);
+        let s = string_to_sign(
+            "GET",
+            &h,
+            "myaccount",
+            "/mycontainer",
+            &[
+                ("restype", "container"),
+                ("comp", "metadata"),
+                ("timeout", "20"),
+            ],
+        );
+        assert_eq!(
+            s,
+            "GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Fri, 26 Jun 2015 23:39:12 GMT\n\
+             x-ms-version:2015-02-21\n/myaccount/mycontainer\ncomp:metadata\nrestype:container\n\
+             timeout:20"
+        );
+    }
+
+    #[test]
     fn canonical_string() {
-        // The layout of the service's documented example (List Containers... here a
-        // Put Blob): standard headers in order, x-ms-* sorted, resource with sorted query.
+        // A Put Blob: standard headers in their order (Content-Length and Content-Type set),
+        // x-ms-* sorted, the resource with its encoded path.
         let h = hdrs(&[
             ("x-ms-version", "2021-12-02"),
             ("x-ms-date", "Fri, 26 Jun 2015 23:39:12 GMT"),
