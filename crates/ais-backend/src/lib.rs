@@ -355,6 +355,17 @@ impl Backends {
         Ok(Some(b))
     }
 
+    /// Whether [`Backends::for_bucket`] has a backend for such a bucket (without making one).
+    pub fn serves(&self, provider: Provider, extra: Option<&serde_json::Value>) -> bool {
+        self.get(provider).is_some()
+            || (provider == Provider::Aws
+                && extra
+                    .and_then(|x| x.get("aws"))
+                    .and_then(|a| a.get("endpoint"))
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|s| !s.is_empty()))
+    }
+
     /// The providers that have a backend.
     pub fn providers(&self) -> Vec<Provider> {
         [&self.s3, &self.gcs, &self.azure]
@@ -393,6 +404,10 @@ mod tests {
         };
         assert_eq!(d.endpoint(), "http://127.0.0.1:5000");
         assert!(set.for_bucket(Provider::Azure, Some(&x)).unwrap().is_none());
+        assert!(set.serves(Provider::Aws, None) && set.serves(Provider::Gcp, Some(&x)));
+        assert!(!set.serves(Provider::Azure, Some(&x)));
+        assert!(Backends::default().serves(Provider::Aws, Some(&x)));
+        assert!(!Backends::default().serves(Provider::Aws, None));
         assert_eq!(endpoint_url("127.0.0.1:9/"), "http://127.0.0.1:9");
         assert_eq!(endpoint_url("https://h"), "https://h");
     }

@@ -1,6 +1,6 @@
-//! Remote (`aws://`, `gcp://`, `azure://`) buckets on a target: cold GET (fetch from the backend, store, then serve;
-//! one fetch per object however many GETs race for it), HEAD of objects not cached yet,
-//! write-through PUT and DELETE.
+//! Remote (`aws://`, `gcp://`, `azure://`) buckets on a target: cold GET (fetch from the
+//! backend, store, then serve; one fetch per object however many GETs race for it), HEAD of
+//! objects not cached yet, write-through PUT and DELETE.
 
 use super::Target;
 use crate::err::join_err;
@@ -124,7 +124,8 @@ impl Target {
 
     /// Whether `bck` is a remote bucket this target can reach.
     pub(super) fn has_backend(&self, bck: &Bck) -> bool {
-        self.backend(bck).is_ok()
+        self.backends
+            .serves(bck.provider, self.bmd().get(bck).map(|p| &p.extra))
     }
 
     /// The backend of `bck`: its provider's, or an S3 endpoint of its own
