@@ -13,6 +13,8 @@
 
 use crate::{Error, ListPage, RemoteObject};
 use bytes::Bytes;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The public Cloud Storage endpoint.
 pub const GCS_ENDPOINT: &str = "https://storage.googleapis.com";
@@ -23,6 +25,9 @@ pub struct GcsBackend {
     client: reqwest::Client,
     endpoint: String,
     token: Option<String>,
+    /// Set once a media reply came without `x-goog-generation` (emulators): GETs then read the
+    /// metadata first instead of discarding a first media reply each time.
+    media_lacks_generation: Arc<AtomicBool>,
 }
 
 /// Percent-encodes one path segment or query value (everything but unreserved characters, so
@@ -49,6 +54,7 @@ impl GcsBackend {
             client: crate::http_client()?,
             endpoint,
             token,
+            media_lacks_generation: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -200,8 +206,8 @@ impl GcsBackend {
     /// Starts a GET: the attributes and the response whose body streams the bytes.
     ///
     /// The attributes come from the media reply's headers (`x-goog-generation`, `x-goog-hash`,
-    /// `Content-Length`); a server that does not send the generation (emulators) is asked for
-    /// the object's metadata, and the bytes are then read at exactly that generation.
+    /// `Content-Length`); from a server that does not send the generation (emulators) the
+    /// object's metadata is read first, and the bytes then at exactly that generation.
     pub async fn get(
         &self,
         bucket: &str,
@@ -209,6 +215,10 @@ impl GcsBackend {
     ) -> Result<(RemoteObject, reqwest::Response), Error> {
         let what = format!("gs://{bucket}/{key}");
         let path = Self::object_path(bucket, key);
+        if self.media_lacks_generation.load(Ordering::Relaxed) {
+            let o = self.head(bucket, key).await?;
+            return self.get_at_generation(&what, &path, o).await;
+        }
         let r = self
             .send(
                 &what,
@@ -220,17 +230,9 @@ impl GcsBackend {
         let generation = hs("x-goog-generation").to_string();
         if generation.is_empty() {
             drop(r);
+            self.media_lacks_generation.store(true, Ordering::Relaxed);
             let o = self.head(bucket, key).await?;
-            let r = self
-                .send(
-                    &what,
-                    self.request(
-                        reqwest::Method::GET,
-                        &format!("{path}?alt=media&generation={}", enc(&o.version)),
-                    ),
-                )
-                .await?;
-            return Ok((o, r));
+            return self.get_at_generation(&what, &path, o).await;
         }
         let (mut md5, mut crc) = ("", "");
         for part in h
@@ -256,6 +258,20 @@ impl GcsBackend {
             version: generation,
             last_modified: hs("last-modified").to_string(),
         };
+        Ok((o, r))
+    }
+
+    /// The media GET of `o` at exactly its generation.
+    async fn get_at_generation(
+        &self,
+        what: &str,
+        path: &str,
+        o: RemoteObject,
+    ) -> Result<(RemoteObject, reqwest::Response), Error> {
+        let pq = format!("{path}?alt=media&generation={}", enc(&o.version));
+        let r = self
+            .send(what, self.request(reqwest::Method::GET, &pq))
+            .await?;
         Ok((o, r))
     }
 
