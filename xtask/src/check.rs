@@ -73,7 +73,13 @@ pub(crate) fn test(extra: &[String]) -> anyhow::Result<()> {
     install_requirements(&root, &venv)?;
 
     // Debian tools the end-to-end tests drive (installed when missing; root only).
-    ensure_debs(&[("prometheus", "prometheus"), ("rclone", "rclone")])?;
+    ensure_debs(&[
+        ("prometheus", "prometheus"),
+        ("rclone", "rclone"),
+        ("npm", "npm"),
+    ])?;
+    // Node programs (Azurite, the Azure Blob emulator), pinned by tests/e2e/node.
+    let azurite = install_node_programs(&root, &target)?;
 
     // c. every test of the workspace (benches excluded: criterion builds are slow)
     let mut cmd = cargo();
@@ -91,6 +97,7 @@ pub(crate) fn test(extra: &[String]) -> anyhow::Result<()> {
         .env("AISLOADER_BIN", target.join("debug").join("aisloader"))
         .env("AIS_CLI_BIN", target.join("debug").join("ais"))
         .env("AIS_PYTHON", &python)
+        .env("AIS_AZURITE", &azurite)
         .env("AIS_REPO_ROOT", &root);
     step(&mut cmd)?;
 
@@ -216,6 +223,35 @@ fn install_requirements(root: &Path, venv: &Path) -> anyhow::Result<()> {
             .env("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
     )?;
     fs::write(&stamp, wanted).with_context(|| format!("writing {}", stamp.display()))
+}
+
+/// `npm ci` of `tests/e2e/node` (package.json and its lock file) into `<target>/e2e-node`,
+/// skipped when the stamp there matches the lock file; returns the `azurite-blob` program.
+fn install_node_programs(root: &Path, target: &Path) -> anyhow::Result<PathBuf> {
+    let src = root.join("tests").join("e2e").join("node");
+    let dst = target.join("e2e-node");
+    let azurite = dst.join("node_modules").join(".bin").join("azurite-blob");
+    let lock = fs::read_to_string(src.join("package-lock.json"))
+        .with_context(|| format!("reading {}", src.join("package-lock.json").display()))?;
+    let stamp = dst.join(".lock-stamp");
+    if azurite.is_file() && fs::read_to_string(&stamp).is_ok_and(|have| have == lock) {
+        eprintln!("==> node programs up to date ({} matches)", stamp.display());
+        return Ok(azurite);
+    }
+    fs::create_dir_all(&dst).with_context(|| format!("creating {}", dst.display()))?;
+    for f in ["package.json", "package-lock.json"] {
+        fs::copy(src.join(f), dst.join(f)).with_context(|| format!("copying {f}"))?;
+    }
+    step(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dst),
+    )?;
+    if !azurite.is_file() {
+        bail!("npm ci did not install {}", azurite.display());
+    }
+    fs::write(&stamp, lock).with_context(|| format!("writing {}", stamp.display()))?;
+    Ok(azurite)
 }
 
 /// `cargo xtask ci`.

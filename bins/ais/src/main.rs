@@ -45,7 +45,7 @@ enum Cmd {
         /// Only names with this prefix.
         #[arg(long, default_value = "")]
         prefix: String,
-        /// Properties to show (e.g. `name,size,checksum,version,location`).
+        /// Properties to show (e.g. `name,size,checksum,version,location,cached`).
         #[arg(long, default_value = "name,size")]
         props: String,
         /// Stop after this many objects (0: all).
@@ -57,6 +57,12 @@ enum Cmd {
         /// Objects per page with `--paged` (0: the cluster's default).
         #[arg(long, default_value_t = 0)]
         page_size: u32,
+        /// Remote buckets: only the objects present (cached) in the cluster.
+        #[arg(long, conflicts_with = "not_cached")]
+        cached: bool,
+        /// Remote buckets: only the objects not present in the cluster.
+        #[arg(long)]
+        not_cached: bool,
     },
     /// Create or remove buckets.
     Bucket {
@@ -843,19 +849,37 @@ async fn run(cli: Cli) -> Result<()> {
             limit,
             paged,
             page_size,
+            cached,
+            not_cached,
         } => {
             let (bck, _) = parse_uri(&b)?;
+            let flags = if cached {
+                ais_core::wire::ls_flag::CACHED
+            } else if not_cached {
+                ais_core::wire::ls_flag::NOT_CACHED
+            } else {
+                0
+            };
             let cols: Vec<&str> = props
                 .split(',')
                 .map(str::trim)
                 .filter(|p| !p.is_empty())
                 .collect();
             if paged {
-                ls_paged(&c, &bck, &prefix, &props, &cols, limit, page_size, cli.json).await?;
+                ls_paged(
+                    &c, &bck, &prefix, &props, flags, &cols, limit, page_size, cli.json,
+                )
+                .await?;
                 return Ok(());
             }
+            let msg = LsoMsg {
+                prefix: prefix.clone(),
+                props: props.clone(),
+                flags,
+                ..Default::default()
+            };
             let mut ents = c
-                .list_objects_all(&bck, &prefix, &props)
+                .list_objects_all_with(&bck, msg)
                 .await
                 .map_err(|e| explain(e, Some(&bck)))?;
             if limit > 0 {
@@ -1148,6 +1172,13 @@ fn obj_rows(ents: &[LsoEnt], cols: &[&str]) -> Vec<Vec<String>> {
                     "location" => e.location.clone(),
                     "atime" => e.atime.clone(),
                     "custom" => e.custom.clone(),
+                    "cached" => {
+                        if e.flags & ais_core::wire::ent_flag::IS_CACHED != 0 {
+                            "yes".into()
+                        } else {
+                            "no".into()
+                        }
+                    }
                     _ => String::new(),
                 })
                 .collect(),
@@ -1159,7 +1190,7 @@ fn obj_rows(ents: &[LsoEnt], cols: &[&str]) -> Vec<Vec<String>> {
 /// Listed objects as JSON (`ls --json`).
 fn ents_json(ents: &[LsoEnt]) -> Vec<serde_json::Value> {
     ents.iter()
-        .map(|e| serde_json::json!({"name": e.name, "size": e.size, "checksum": e.checksum, "version": e.version, "location": e.location, "atime": e.atime}))
+        .map(|e| serde_json::json!({"name": e.name, "size": e.size, "checksum": e.checksum, "version": e.version, "location": e.location, "atime": e.atime, "cached": e.flags & ais_core::wire::ent_flag::IS_CACHED != 0}))
         .collect()
 }
 
@@ -1170,6 +1201,7 @@ async fn ls_paged(
     bck: &Bck,
     prefix: &str,
     props: &str,
+    flags: u64,
     cols: &[&str],
     limit: usize,
     page_size: u32,
@@ -1178,6 +1210,7 @@ async fn ls_paged(
     let mut msg = LsoMsg {
         prefix: prefix.into(),
         props: props.into(),
+        flags,
         pagesize: i64::from(page_size),
         ..Default::default()
     };

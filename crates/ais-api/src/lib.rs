@@ -459,11 +459,21 @@ impl Client {
         prefix: &str,
         props: &str,
     ) -> Result<Vec<LsoEnt>, Error> {
-        let mut msg = LsoMsg {
+        let msg = LsoMsg {
             prefix: prefix.into(),
             props: props.into(),
             ..Default::default()
         };
+        self.list_objects_all_with(bck, msg).await
+    }
+
+    /// All objects `msg` selects (prefix, props, flags such as `ls_flag::CACHED`), following
+    /// continuation tokens.
+    pub async fn list_objects_all_with(
+        &self,
+        bck: &Bck,
+        mut msg: LsoMsg,
+    ) -> Result<Vec<LsoEnt>, Error> {
         let mut out = Vec::new();
         loop {
             let page = self.list_objects_page(bck, &msg).await?;

@@ -1,17 +1,40 @@
 //! Cloud backends of remote buckets.
 //!
-//! A node that serves `aws://` (or `s3://`) buckets talks to the bucket's home through
-//! [`S3Backend`]: an S3 client over `reqwest` that signs with SigV4 (`ais-s3`, verified
-//! against AWS's published vectors), streams GETs and PUTs, and pages listings. It works with
-//! AWS and S3-compatible endpoints (path-style), configured like AIS from the environment:
-//! `S3_ENDPOINT` (or `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`), `AWS_ACCESS_KEY_ID`,
-//! `AWS_SECRET_ACCESS_KEY`, `AWS_REGION` (or `AWS_DEFAULT_REGION`).
+//! A node that serves remote buckets talks to each bucket's home through a [`Backend`], chosen
+//! by the bucket's provider from the node's [`Backends`] (built from the environment):
 //!
-//! Why not `object_store`: it would add a second HTTP/TLS stack and an MSRV to track for the
-//! four calls a cache tier needs; the signer, XML and streaming pieces already exist here.
+//! - `aws://` (`s3://`): [`S3Backend`], an S3 client that signs with SigV4 (`ais-s3`, verified
+//!   against AWS's published vectors); AWS and S3-compatible endpoints (path-style).
+//!   `S3_ENDPOINT` (or `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`), `AWS_ACCESS_KEY_ID`,
+//!   `AWS_SECRET_ACCESS_KEY`, `AWS_REGION` (or `AWS_DEFAULT_REGION`).
+//! - `gcp://` (`gs://`): [`GcsBackend`], the Cloud Storage JSON API. `STORAGE_EMULATOR_HOST`
+//!   (as Google's own clients read it: an emulator, no authentication), or
+//!   `GOOGLE_OAUTH_ACCESS_TOKEN` (a bearer token) for `storage.googleapis.com`.
+//! - `azure://` (`az://`): [`AzureBackend`], the Blob REST API with SharedKey authentication.
+//!   `AZURE_STORAGE_ACCOUNT`, `AZURE_STORAGE_KEY`, `AIS_AZURE_URL` (the account's blob
+//!   endpoint, e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite), or
+//!   `AZURE_STORAGE_CONNECTION_STRING` (`AccountName=`, `AccountKey=`, `BlobEndpoint=`).
+//!
+//! All of them stream GETs and PUTs (a GET returns the response whose body is read as it
+//! arrives) and page listings; errors are one [`Error`] type whatever the provider.
+//!
+//! Why not `object_store` or the cloud SDKs: they would add a second HTTP/TLS stack, async
+//! runtimes' worth of dependencies and MSRVs to track, for the six calls a cache tier needs;
+//! the signers (SigV4 here, SharedKey in [`azure`]), the XML and the streaming already exist.
 
+pub mod azure;
+pub mod gcs;
+mod s3;
+
+pub use azure::AzureBackend;
+pub use gcs::GcsBackend;
+pub use s3::S3Backend;
+
+use ais_core::Provider;
 use bytes::Bytes;
-use std::time::{Duration, SystemTime};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// What went wrong talking to a backend.
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +56,12 @@ pub enum Error {
         what: String,
         /// HTTP status.
         status: u16,
-        /// The backend's message (S3 `<Message>` when present).
+        /// The backend's message (its error code and message when present).
         msg: String,
     },
+    /// The backend's configuration (endpoint, key) is invalid.
+    #[error("invalid backend configuration: {0}")]
+    Config(String),
 }
 
 /// An object as the backend describes it.
@@ -45,9 +71,12 @@ pub struct RemoteObject {
     pub name: String,
     /// Size in bytes.
     pub size: u64,
-    /// ETag without quotes.
+    /// Content tag without quotes: S3 and Azure `ETag`; GCS `md5Hash` (base64; `crc32c` for
+    /// composite objects, which have no MD5). It changes when the content is replaced.
     pub etag: String,
-    /// Version id (`x-amz-version-id`), empty when the bucket is not versioned.
+    /// Version: S3 `x-amz-version-id` (empty when the bucket is not versioned); GCS
+    /// `generation`; Azure `x-ms-version-id` when blob versioning is on, else the ETag (as AIS
+    /// does: every overwrite changes it).
     pub version: String,
     /// Last modified, as the backend formats it.
     pub last_modified: String,
@@ -62,163 +91,109 @@ pub struct ListPage {
     pub next: String,
 }
 
-/// An S3 (or S3-compatible) backend.
+/// The HTTP client every backend uses: bounded connect and read waits.
+pub(crate) fn http_client() -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(5))
+        .read_timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| Error::Config(e.to_string()))
+}
+
+/// Sends `rb`; a non-2xx reply becomes an [`Error`] (404 → not found, 401/403 → forbidden),
+/// with the message `msg` extracts from the error body (else the body's start).
+pub(crate) async fn send(
+    what: &str,
+    rb: reqwest::RequestBuilder,
+    msg: fn(&str) -> Option<String>,
+) -> Result<reqwest::Response, Error> {
+    let r = rb
+        .send()
+        .await
+        .map_err(|e| Error::Unreachable(format!("{what}: {e}")))?;
+    let status = r.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(r);
+    }
+    let code = r
+        .headers()
+        .get("x-ms-error-code")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = r.text().await.unwrap_or_default();
+    let msg = msg(&body)
+        .or(code)
+        .unwrap_or_else(|| body.chars().take(200).collect());
+    Err(match status {
+        404 => Error::NotFound(what.to_string()),
+        401 | 403 => Error::Forbidden(what.to_string(), msg),
+        _ => Error::Other {
+            what: what.to_string(),
+            status,
+            msg,
+        },
+    })
+}
+
+/// Reads an endpoint variable: `http://` is added when the value has no scheme.
+pub(crate) fn endpoint_url(v: &str) -> String {
+    let v = v.trim().trim_end_matches('/');
+    if v.contains("://") {
+        v.to_string()
+    } else {
+        format!("http://{v}")
+    }
+}
+
+/// A non-empty environment variable.
+pub(crate) fn env(k: &str) -> Option<String> {
+    std::env::var(k).ok().filter(|v| !v.is_empty())
+}
+
+/// The backend of one cloud provider.
 #[derive(Debug, Clone)]
-pub struct S3Backend {
-    client: reqwest::Client,
-    endpoint: String,
-    host: String,
-    region: String,
-    access: String,
-    secret: String,
+pub enum Backend {
+    /// `aws://`.
+    S3(S3Backend),
+    /// `gcp://`.
+    Gcs(GcsBackend),
+    /// `azure://`.
+    Azure(AzureBackend),
 }
 
-/// URI-encodes a key for a path (each segment; `/` kept).
-fn encode_key(key: &str) -> String {
-    key.split('/')
-        .map(|s| ais_s3::sigv4::uri_encode(s.as_bytes()))
-        .collect::<Vec<_>>()
-        .join("/")
+macro_rules! each {
+    ($self:ident, $b:ident => $e:expr) => {
+        match $self {
+            Backend::S3($b) => $e,
+            Backend::Gcs($b) => $e,
+            Backend::Azure($b) => $e,
+        }
+    };
 }
 
-impl S3Backend {
-    /// A backend at `endpoint` (`http://host:port`, path-style requests).
-    pub fn new(
-        endpoint: &str,
-        region: &str,
-        access: &str,
-        secret: &str,
-    ) -> Result<S3Backend, Error> {
-        let endpoint = endpoint.trim_end_matches('/').to_string();
-        let host = endpoint
-            .split_once("://")
-            .map(|(_, r)| r.split('/').next().unwrap_or(r).to_string())
-            .ok_or_else(|| Error::Unreachable(format!("invalid endpoint {endpoint:?}")))?;
-        let client = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(5))
-            .read_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| Error::Unreachable(e.to_string()))?;
-        Ok(S3Backend {
-            client,
-            endpoint,
-            host,
-            region: if region.is_empty() {
-                "us-east-1".into()
-            } else {
-                region.to_string()
-            },
-            access: access.to_string(),
-            secret: secret.to_string(),
-        })
-    }
-
-    /// The backend configured by the environment, if any (see the crate docs).
-    pub fn from_env() -> Option<S3Backend> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let endpoint = var("S3_ENDPOINT")
-            .or_else(|| var("AWS_ENDPOINT_URL_S3"))
-            .or_else(|| var("AWS_ENDPOINT_URL"))?;
-        let endpoint = if endpoint.contains("://") {
-            endpoint
-        } else {
-            format!("http://{endpoint}")
-        };
-        let region = var("AWS_REGION")
-            .or_else(|| var("AWS_DEFAULT_REGION"))
-            .unwrap_or_default();
-        S3Backend::new(
-            &endpoint,
-            &region,
-            &var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
-            &var("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
-        )
-        .ok()
-    }
-
-    /// The endpoint URL.
-    pub fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
-    fn request(&self, method: &str, path: &str, query: &str) -> reqwest::RequestBuilder {
-        let mut h = http::HeaderMap::new();
-        if let Ok(v) = http::HeaderValue::from_str(&self.host) {
-            h.insert(http::header::HOST, v);
+impl Backend {
+    /// The provider this backend serves.
+    pub fn provider(&self) -> Provider {
+        match self {
+            Backend::S3(_) => Provider::Aws,
+            Backend::Gcs(_) => Provider::Gcp,
+            Backend::Azure(_) => Provider::Azure,
         }
-        if !self.access.is_empty() {
-            ais_s3::sigv4::sign(
-                method,
-                path,
-                query,
-                &mut h,
-                ais_s3::sigv4::UNSIGNED_PAYLOAD,
-                &self.access,
-                &self.secret,
-                &self.region,
-                SystemTime::now(),
-            );
-        }
-        let url = if query.is_empty() {
-            format!("{}{path}", self.endpoint)
-        } else {
-            format!("{}{path}?{query}", self.endpoint)
-        };
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
-        self.client.request(m, url).headers(h)
-    }
-
-    async fn send(
-        &self,
-        what: &str,
-        rb: reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, Error> {
-        let r = rb
-            .send()
-            .await
-            .map_err(|e| Error::Unreachable(format!("{what}: {e}")))?;
-        let status = r.status().as_u16();
-        if (200..300).contains(&status) {
-            return Ok(r);
-        }
-        let body = r.text().await.unwrap_or_default();
-        let msg = ais_s3::xml::parse(body.as_bytes())
-            .ok()
-            .and_then(|e| {
-                let code = e.child_text("Code").unwrap_or("").to_string();
-                let m = e.child_text("Message").unwrap_or("").to_string();
-                (!code.is_empty()).then(|| format!("{code}: {m}"))
-            })
-            .unwrap_or_else(|| body.chars().take(200).collect());
-        Err(match status {
-            404 => Error::NotFound(what.to_string()),
-            401 | 403 => Error::Forbidden(what.to_string(), msg),
-            _ => Error::Other {
-                what: what.to_string(),
-                status,
-                msg,
-            },
-        })
     }
 
     /// Creates a bucket (tests and tools; a cache tier does not create cloud buckets).
     pub async fn create_bucket(&self, bucket: &str) -> Result<(), Error> {
-        let path = format!("/{bucket}");
-        self.send(&format!("s3://{bucket}"), self.request("PUT", &path, ""))
-            .await
-            .map(|_| ())
+        each!(self, b => b.create_bucket(bucket).await)
     }
 
     /// Whether the bucket exists and is accessible.
     pub async fn head_bucket(&self, bucket: &str) -> Result<(), Error> {
-        let path = format!("/{bucket}");
-        self.send(&format!("s3://{bucket}"), self.request("HEAD", &path, ""))
-            .await
-            .map(|_| ())
+        each!(self, b => b.head_bucket(bucket).await)
     }
 
-    /// One page of ListObjectsV2 (`token` from the previous page, `max` ≤ 1000).
+    /// One page of the bucket's objects under `prefix` (`token` from the previous page; at
+    /// most `max` objects, bounded by the provider's own limit).
     pub async fn list(
         &self,
         bucket: &str,
@@ -226,86 +201,12 @@ impl S3Backend {
         token: &str,
         max: usize,
     ) -> Result<ListPage, Error> {
-        let enc = |s: &str| ais_s3::sigv4::uri_encode(s.as_bytes());
-        // Sorted by key, as the canonical query expects.
-        let mut q = String::new();
-        if !token.is_empty() {
-            q.push_str(&format!("continuation-token={}&", enc(token)));
-        }
-        q.push_str(&format!("list-type=2&max-keys={}", max.clamp(1, 1000)));
-        if !prefix.is_empty() {
-            q.push_str(&format!("&prefix={}", enc(prefix)));
-        }
-        let path = format!("/{bucket}");
-        let what = format!("s3://{bucket}");
-        let r = self.send(&what, self.request("GET", &path, &q)).await?;
-        let body = r
-            .bytes()
-            .await
-            .map_err(|e| Error::Unreachable(format!("{what}: {e}")))?;
-        let root = ais_s3::xml::parse(&body).map_err(|e| Error::Other {
-            what: what.clone(),
-            status: 200,
-            msg: format!("bad listing: {e}"),
-        })?;
-        let objects = root
-            .children
-            .iter()
-            .filter(|c| c.name == "Contents")
-            .map(|c| RemoteObject {
-                name: c.child_text("Key").unwrap_or("").to_string(),
-                size: c
-                    .child_text("Size")
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0),
-                etag: c
-                    .child_text("ETag")
-                    .unwrap_or("")
-                    .trim_matches('"')
-                    .to_string(),
-                version: String::new(),
-                last_modified: c.child_text("LastModified").unwrap_or("").to_string(),
-            })
-            .collect();
-        let truncated = root.child_text("IsTruncated") == Some("true");
-        Ok(ListPage {
-            objects,
-            next: if truncated {
-                root.child_text("NextContinuationToken")
-                    .unwrap_or("")
-                    .to_string()
-            } else {
-                String::new()
-            },
-        })
-    }
-
-    fn describe(name: &str, h: &http::HeaderMap) -> RemoteObject {
-        let s = |k: &str| {
-            h.get(k)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string()
-        };
-        RemoteObject {
-            name: name.to_string(),
-            size: s("content-length").parse().unwrap_or(0),
-            etag: s("etag").trim_matches('"').to_string(),
-            version: s("x-amz-version-id"),
-            last_modified: s("last-modified"),
-        }
+        each!(self, b => b.list(bucket, prefix, token, max).await)
     }
 
     /// The object's attributes.
     pub async fn head(&self, bucket: &str, key: &str) -> Result<RemoteObject, Error> {
-        let path = format!("/{bucket}/{}", encode_key(key));
-        let r = self
-            .send(
-                &format!("s3://{bucket}/{key}"),
-                self.request("HEAD", &path, ""),
-            )
-            .await?;
-        Ok(Self::describe(key, r.headers()))
+        each!(self, b => b.head(bucket, key).await)
     }
 
     /// Starts a GET: the attributes and the response whose body streams the bytes.
@@ -314,17 +215,10 @@ impl S3Backend {
         bucket: &str,
         key: &str,
     ) -> Result<(RemoteObject, reqwest::Response), Error> {
-        let path = format!("/{bucket}/{}", encode_key(key));
-        let r = self
-            .send(
-                &format!("s3://{bucket}/{key}"),
-                self.request("GET", &path, ""),
-            )
-            .await?;
-        Ok((Self::describe(key, r.headers()), r))
+        each!(self, b => b.get(bucket, key).await)
     }
 
-    /// PUTs `len` bytes from `body`; returns the new ETag and version id.
+    /// Uploads `len` bytes streamed from `body` in one request; returns the new attributes.
     pub async fn put(
         &self,
         bucket: &str,
@@ -332,44 +226,153 @@ impl S3Backend {
         body: reqwest::Body,
         len: u64,
     ) -> Result<RemoteObject, Error> {
-        let path = format!("/{bucket}/{}", encode_key(key));
-        let r = self
-            .send(
-                &format!("s3://{bucket}/{key}"),
-                self.request("PUT", &path, "")
-                    .header(http::header::CONTENT_LENGTH, len)
-                    .body(body),
-            )
-            .await?;
-        let mut o = Self::describe(key, r.headers());
-        o.size = len;
-        Ok(o)
+        each!(self, b => b.put(bucket, key, body, len).await)
     }
 
-    /// PUTs a small body held in memory.
+    /// Uploads a small body held in memory.
     pub async fn put_bytes(
         &self,
         bucket: &str,
         key: &str,
-        b: Bytes,
+        body: Bytes,
     ) -> Result<RemoteObject, Error> {
-        let len = b.len() as u64;
-        self.put(bucket, key, reqwest::Body::from(b), len).await
+        let len = body.len() as u64;
+        self.put(bucket, key, reqwest::Body::from(body), len).await
     }
 
-    /// Deletes the object (a missing one is not an error, as in S3).
+    /// Deletes the object (a missing one is not an error).
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), Error> {
-        let path = format!("/{bucket}/{}", encode_key(key));
-        match self
-            .send(
-                &format!("s3://{bucket}/{key}"),
-                self.request("DELETE", &path, ""),
-            )
-            .await
-        {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
+        each!(self, b => b.delete(bucket, key).await)
+    }
+}
+
+/// The backends a node has, one per cloud provider at most, and the S3 backends of buckets
+/// with an endpoint of their own (made on first use, kept).
+#[derive(Debug, Clone, Default)]
+pub struct Backends {
+    s3: Option<Backend>,
+    gcs: Option<Backend>,
+    azure: Option<Backend>,
+    /// By (endpoint, region).
+    s3_at: Arc<Mutex<HashMap<(String, String), Backend>>>,
+}
+
+impl Backends {
+    /// The backends the environment configures (see the crate docs); a provider whose
+    /// variables are absent or invalid has none (an invalid one is logged to stderr by the
+    /// caller through [`Backends::from_env_checked`]).
+    pub fn from_env() -> Backends {
+        Self::from_env_checked().0
+    }
+
+    /// Like [`Backends::from_env`], also returning the configuration errors found.
+    pub fn from_env_checked() -> (Backends, Vec<Error>) {
+        let mut errs = Vec::new();
+        let mut keep = |r: Option<Result<Backend, Error>>| match r {
+            Some(Ok(b)) => Some(b),
+            Some(Err(e)) => {
+                errs.push(e);
+                None
+            }
+            None => None,
+        };
+        let s3 = keep(S3Backend::from_env().map(|r| r.map(Backend::S3)));
+        let gcs = keep(GcsBackend::from_env().map(|r| r.map(Backend::Gcs)));
+        let azure = keep(AzureBackend::from_env().map(|r| r.map(Backend::Azure)));
+        (
+            Backends {
+                s3,
+                gcs,
+                azure,
+                ..Default::default()
+            },
+            errs,
+        )
+    }
+
+    /// A set with the given backends (a later one replaces an earlier one of its provider).
+    pub fn with(backends: impl IntoIterator<Item = Backend>) -> Backends {
+        let mut s = Backends::default();
+        for b in backends {
+            match b.provider() {
+                Provider::Aws => s.s3 = Some(b),
+                Provider::Gcp => s.gcs = Some(b),
+                _ => s.azure = Some(b),
+            }
         }
+        s
+    }
+
+    /// The backend of `provider`'s buckets, if configured.
+    pub fn get(&self, provider: Provider) -> Option<&Backend> {
+        match provider {
+            Provider::Aws => self.s3.as_ref(),
+            Provider::Gcp => self.gcs.as_ref(),
+            Provider::Azure => self.azure.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The backend of a bucket of `provider` whose props' `extra` is `extra`: an `aws://`
+    /// bucket with `extra.aws.endpoint` (and optionally `extra.aws.cloud_region`) has an S3
+    /// backend of its own at that endpoint (the configured S3 credentials, else the `AWS_*`
+    /// variables); any other bucket the provider's backend.
+    pub fn for_bucket(
+        &self,
+        provider: Provider,
+        extra: Option<&serde_json::Value>,
+    ) -> Result<Option<Backend>, Error> {
+        let aws = extra.and_then(|x| x.get("aws"));
+        let field = |k: &str| {
+            aws.and_then(|a| a.get(k))
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let endpoint = field("endpoint");
+        if provider != Provider::Aws || endpoint.is_empty() {
+            return Ok(self.get(provider).cloned());
+        }
+        let key = (
+            endpoint.trim_end_matches('/').to_string(),
+            field("cloud_region"),
+        );
+        let mut at = self.s3_at.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = at.get(&key) {
+            return Ok(Some(b.clone()));
+        }
+        let b = match &self.s3 {
+            Some(Backend::S3(s3)) => s3.with_endpoint(&key.0, &key.1)?,
+            _ => S3Backend::new(
+                &key.0,
+                &key.1,
+                &env("AWS_ACCESS_KEY_ID").unwrap_or_default(),
+                &env("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
+            )?,
+        };
+        let b = Backend::S3(b);
+        at.insert(key, b.clone());
+        Ok(Some(b))
+    }
+
+    /// Whether [`Backends::for_bucket`] has a backend for such a bucket (without making one).
+    pub fn serves(&self, provider: Provider, extra: Option<&serde_json::Value>) -> bool {
+        self.get(provider).is_some()
+            || (provider == Provider::Aws
+                && extra
+                    .and_then(|x| x.get("aws"))
+                    .and_then(|a| a.get("endpoint"))
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|s| !s.is_empty()))
+    }
+
+    /// The providers that have a backend.
+    pub fn providers(&self) -> Vec<Provider> {
+        [&self.s3, &self.gcs, &self.azure]
+            .into_iter()
+            .flatten()
+            .map(Backend::provider)
+            .collect()
     }
 }
 
@@ -378,12 +381,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn config() {
-        let b = S3Backend::new("http://127.0.0.1:5000/", "", "ak", "sk").unwrap();
-        assert_eq!(b.endpoint(), "http://127.0.0.1:5000");
-        assert_eq!(b.host, "127.0.0.1:5000");
-        assert_eq!(b.region, "us-east-1");
-        assert!(S3Backend::new("no-scheme", "", "", "").is_err());
-        assert_eq!(encode_key("a b/c+d/ü"), "a%20b/c%2Bd/%C3%BC");
+    fn set_by_provider() {
+        let s3 = S3Backend::new("http://127.0.0.1:5000", "", "", "").unwrap();
+        let gcs = GcsBackend::new("http://127.0.0.1:5001", None).unwrap();
+        let set = Backends::with([Backend::S3(s3), Backend::Gcs(gcs)]);
+        assert!(matches!(set.get(Provider::Aws), Some(Backend::S3(_))));
+        assert!(matches!(set.get(Provider::Gcp), Some(Backend::Gcs(_))));
+        assert!(set.get(Provider::Azure).is_none());
+        assert!(set.get(Provider::Ais).is_none());
+        assert_eq!(set.providers(), vec![Provider::Aws, Provider::Gcp]);
+        // A bucket's own S3 endpoint: same credentials, its endpoint, made once.
+        let x = serde_json::json!({"aws": {"endpoint": "http://127.0.0.1:7000/"}});
+        let Some(Backend::S3(b)) = set.for_bucket(Provider::Aws, Some(&x)).unwrap() else {
+            panic!("an S3 backend");
+        };
+        assert_eq!(b.endpoint(), "http://127.0.0.1:7000");
+        assert_eq!(set.s3_at.lock().unwrap().len(), 1);
+        set.for_bucket(Provider::Aws, Some(&x)).unwrap();
+        assert_eq!(set.s3_at.lock().unwrap().len(), 1);
+        let Some(Backend::S3(d)) = set.for_bucket(Provider::Aws, None).unwrap() else {
+            panic!("the default S3 backend");
+        };
+        assert_eq!(d.endpoint(), "http://127.0.0.1:5000");
+        assert!(set.for_bucket(Provider::Azure, Some(&x)).unwrap().is_none());
+        assert!(set.serves(Provider::Aws, None) && set.serves(Provider::Gcp, Some(&x)));
+        assert!(!set.serves(Provider::Azure, Some(&x)));
+        assert!(Backends::default().serves(Provider::Aws, Some(&x)));
+        assert!(!Backends::default().serves(Provider::Aws, None));
+        assert_eq!(endpoint_url("127.0.0.1:9/"), "http://127.0.0.1:9");
+        assert_eq!(endpoint_url("https://h"), "https://h");
     }
 }

@@ -143,6 +143,8 @@ pub mod ls_flag {
     pub const NAME_SIZE: u64 = 1 << 5;
     /// Bucket must be present.
     pub const BCK_PRESENT: u64 = 1 << 6;
+    /// Only objects not present in the cluster (remote buckets).
+    pub const NOT_CACHED: u64 = 1 << 9;
     /// Do not recurse into virtual directories.
     pub const NO_RECURSION: u64 = 1 << 11;
     /// No directory entries.

@@ -120,6 +120,25 @@ impl Bprops {
         if let Some(a) = u.access {
             self.access = a;
         }
+        if let Some(x) = &u.extra {
+            if !x.is_object() {
+                return Err(ais_core::Error::bad_request(format!(
+                    "invalid extra {x} (expecting an object)"
+                )));
+            }
+            if let Some(aws) = x.get("aws")
+                && let Some(ep) = aws.get("endpoint")
+                && !(ep.is_null()
+                    || ep.as_str().is_some_and(|s| {
+                        s.is_empty() || s.starts_with("http://") || s.starts_with("https://")
+                    }))
+            {
+                return Err(ais_core::Error::bad_request(format!(
+                    "invalid extra.aws.endpoint {ep} (expecting an http:// or https:// URL)"
+                )));
+            }
+            merge_json(&mut self.extra, x);
+        }
         if self.ec.enabled
             && (!(1..=32).contains(&self.ec.data_slices)
                 || !(1..=32).contains(&self.ec.parity_slices)
@@ -137,6 +156,24 @@ impl Bprops {
             )));
         }
         Ok(())
+    }
+}
+
+/// Merges `src` into `dst` object by object (`null` removes a key; other values replace).
+fn merge_json(dst: &mut serde_json::Value, src: &serde_json::Value) {
+    match (dst.as_object_mut(), src.as_object()) {
+        (Some(d), Some(s)) => {
+            for (k, v) in s {
+                if v.is_null() {
+                    d.remove(k);
+                } else if v.is_object() && d.get(k).is_some_and(|x| x.is_object()) {
+                    merge_json(d.get_mut(k).expect("checked"), v);
+                } else {
+                    d.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        _ => *dst = src.clone(),
     }
 }
 
@@ -165,6 +202,10 @@ pub struct BpropsToSet {
     /// Access bits.
     #[serde(skip_serializing_if = "Option::is_none", with = "opt_str_int")]
     pub access: Option<u64>,
+    /// Provider-specific extras (e.g. `{"aws": {"endpoint": "http://..."}}`), merged key by key
+    /// into the bucket's `extra`; a `null` value removes a key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra: Option<serde_json::Value>,
 }
 
 /// Checksum fields of [`BpropsToSet`].
@@ -264,6 +305,27 @@ mod opt_str_int {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extra_merge() {
+        let cfg = ClusterConfig::default();
+        let mut p = Bprops::new(Provider::Aws, &cfg, 1, 1);
+        let u: BpropsToSet = serde_json::from_str(
+            r#"{"extra":{"aws":{"endpoint":"http://127.0.0.1:9000","cloud_region":"eu"}}}"#,
+        )
+        .unwrap();
+        p.apply(&u).unwrap();
+        let u: BpropsToSet =
+            serde_json::from_str(r#"{"extra":{"aws":{"cloud_region":null}}}"#).unwrap();
+        p.apply(&u).unwrap();
+        assert_eq!(
+            p.extra,
+            serde_json::json!({"aws": {"endpoint": "http://127.0.0.1:9000"}})
+        );
+        let bad: BpropsToSet =
+            serde_json::from_str(r#"{"extra":{"aws":{"endpoint":"ftp://x"}}}"#).unwrap();
+        assert!(p.apply(&bad).is_err());
+    }
 
     #[test]
     fn shape_and_update() {

@@ -182,6 +182,20 @@ pub(crate) fn daemon_set_config(
     Ok(crate::web::ok())
 }
 
+/// The cloud backends the environment configures (see `ais_backend`); invalid settings are
+/// logged and leave that provider without a backend.
+pub(crate) fn backends_from_env() -> ais_backend::Backends {
+    let (set, errs) = ais_backend::Backends::from_env_checked();
+    for e in errs {
+        tracing::warn!(err = %e, "cloud backend not configured");
+    }
+    if !set.providers().is_empty() {
+        let p: Vec<&str> = set.providers().iter().map(|p| p.as_str()).collect();
+        tracing::info!(providers = ?p, "cloud backends");
+    }
+    set
+}
+
 /// Remote (cloud or remote-AIS) buckets need a backend, which this cluster does not have yet.
 pub(crate) fn no_backend(bck: &ais_core::Bck) -> ais_core::Error {
     ais_core::Error::new(

@@ -59,6 +59,10 @@ impl JoinReply {
 pub(crate) struct ListReq {
     pub(crate) bck: Bck,
     pub(crate) msg: LsoMsg,
+    /// When not empty: instead of a page, which of these objects (a remote bucket's listing
+    /// page) this target has — their entries, marked cached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) names: Vec<String>,
 }
 
 /// A batch-delete request to one target.

@@ -277,7 +277,8 @@ impl Proxy {
     /// One listing page of an `ais://` bucket: every target's page merged, sorted and cut to
     /// the page size; the continuation token is set when more may follow.
     pub(super) async fn list_page(&self, bck: &Bck, mut msg: LsoMsg) -> Result<LsoRes, Error> {
-        if !bck.is_ais() {
+        // A remote bucket lists from its backend, unless only what is cached here is wanted.
+        if !bck.is_ais() && msg.flags & wire::ls_flag::CACHED == 0 {
             return self.list_remote_page(bck, &msg).await;
         }
         self.bmd().need(bck)?;
@@ -303,6 +304,7 @@ impl Proxy {
         let lreq = ListReq {
             bck: bck.clone(),
             msg: msg.clone(),
+            names: Vec::new(),
         };
         let futs = targets.iter().map(|t| self.ctl.intra.list_page(t, &lreq));
         let mut entries = Vec::new();
@@ -328,14 +330,15 @@ impl Proxy {
     /// One listing page of a remote bucket, straight from its backend (the continuation token
     /// is the backend's).
     async fn list_remote_page(&self, bck: &Bck, msg: &LsoMsg) -> Result<LsoRes, Error> {
+        let bmd = self.bmd();
         let Some(be) = self
-            .backend
-            .as_ref()
-            .filter(|_| bck.provider == Provider::Aws)
+            .backends
+            .for_bucket(bck.provider, Some(&bmd.need(bck)?.extra))
+            .map_err(crate::err::backend_err)?
         else {
             return Err(crate::common::no_backend(bck));
         };
-        self.bmd().need(bck)?;
+        drop(bmd);
         let page_size = if msg.pagesize <= 0 {
             1000
         } else {
@@ -345,7 +348,7 @@ impl Proxy {
             .list(&bck.name, &msg.prefix, &msg.continuation_token, page_size)
             .await
             .map_err(crate::err::backend_err)?;
-        let entries = page
+        let mut entries: Vec<wire::LsoEnt> = page
             .objects
             .into_iter()
             .map(|o| wire::LsoEnt {
@@ -357,12 +360,55 @@ impl Proxy {
                 ..Default::default()
             })
             .collect();
+        self.mark_cached(bck, msg, &mut entries).await;
+        if msg.flags & wire::ls_flag::NOT_CACHED != 0 {
+            entries.retain(|e| e.flags & wire::ent_flag::IS_CACHED == 0);
+        }
         Ok(LsoRes {
             uuid: msg.uuid.clone(),
             continuation_token: page.next,
             entries,
             flags: 0,
         })
+    }
+
+    /// Marks the entries of a remote listing page that are present in the cluster
+    /// (`EntryIsCached`, with their location when asked): every target is asked which of the
+    /// page's objects it has. A target that does not answer leaves its objects unmarked.
+    async fn mark_cached(&self, bck: &Bck, msg: &LsoMsg, entries: &mut [wire::LsoEnt]) {
+        if entries.is_empty() {
+            return;
+        }
+        let lreq = ListReq {
+            bck: bck.clone(),
+            msg: LsoMsg {
+                props: if LsoProps::parse(&msg.props).is_ok_and(|p| p.location) {
+                    "name,location".into()
+                } else {
+                    "name".into()
+                },
+                ..Default::default()
+            },
+            names: entries.iter().map(|e| e.name.clone()).collect(),
+        };
+        let smap = self.smap();
+        let futs = smap
+            .tmap
+            .values()
+            .map(|t| self.ctl.intra.list_page(t, &lreq));
+        let mut cached = std::collections::HashMap::new();
+        for r in futures_util::future::join_all(futs).await {
+            match r {
+                Ok(res) => cached.extend(res.entries.into_iter().map(|e| (e.name, e.location))),
+                Err(e) => tracing::warn!(bck = %bck, err = %e, "remote listing: presence unknown"),
+            }
+        }
+        for e in entries.iter_mut() {
+            if let Some(loc) = cached.remove(&e.name) {
+                e.flags |= wire::ent_flag::IS_CACHED;
+                e.location = loc;
+            }
+        }
     }
 
     /// Starts a bucket job (`make-n-copies`, `ec-encode`) on every target; returns its id at

@@ -36,8 +36,8 @@ pub(crate) struct Proxy {
     bid_seq: AtomicU64,
     /// Relays S3 object requests to targets (streams; no overall timeout).
     s3_relay: reqwest::Client,
-    /// The S3 backend of `aws://` buckets (from the environment), if configured.
-    pub(crate) backend: Option<ais_backend::S3Backend>,
+    /// The backends of remote (`aws://`, `gcp://`, `azure://`) buckets, from the environment.
+    pub(crate) backends: ais_backend::Backends,
     weak: std::sync::Weak<Proxy>,
 }
 
@@ -60,7 +60,7 @@ impl Proxy {
             jobs: Jobs::default(),
             bid_seq: AtomicU64::new(0),
             s3_relay: s3::relay_client(),
-            backend: ais_backend::S3Backend::from_env(),
+            backends: crate::common::backends_from_env(),
         }))
     }
 
@@ -494,11 +494,7 @@ impl Proxy {
             self.bmd().need(bck)?;
             return Ok(());
         }
-        let Some(be) = self
-            .backend
-            .as_ref()
-            .filter(|_| bck.provider == ais_core::Provider::Aws)
-        else {
+        let Some(be) = self.backends.get(bck.provider) else {
             return Err(crate::common::no_backend(bck));
         };
         if !self.ctl.is_primary() {
@@ -543,8 +539,7 @@ impl Proxy {
             ^ self
                 .bid_seq
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let props =
-            ais_meta::Bprops::new(ais_core::Provider::Aws, &self.ctl.meta.config(), now, bid);
+        let props = ais_meta::Bprops::new(bck.provider, &self.ctl.meta.config(), now, bid);
         let b = bck.clone();
         self.modify_bmd(move |bmd| {
             if bmd.get(&b).is_some() {

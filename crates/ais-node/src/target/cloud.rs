@@ -1,6 +1,6 @@
-//! Remote (`aws://`) buckets on a target: cold GET (fetch from the backend, store, then serve;
-//! one fetch per object however many GETs race for it), HEAD of objects not cached yet,
-//! write-through PUT and DELETE.
+//! Remote (`aws://`, `gcp://`, `azure://`) buckets on a target: cold GET (fetch from the
+//! backend, store, then serve; one fetch per object however many GETs race for it), HEAD of
+//! objects not cached yet, write-through PUT and DELETE.
 
 use super::Target;
 use crate::err::join_err;
@@ -33,7 +33,7 @@ impl Target {
             self.cold_get(bck, obj).await?;
             return self.get_obj_local(req, bck, obj).await;
         }
-        let be = self.backend()?.clone();
+        let be = self.backend(bck)?;
         let digest = ais_placement::digest(bck.uname(obj).as_bytes());
         let flight = self.cold[(digest as usize) % self.cold.len()]
             .clone()
@@ -94,7 +94,7 @@ impl Target {
         else {
             return Ok(());
         };
-        let stale = match self.backend()?.head(&bck.name, obj).await {
+        let stale = match self.backend(bck)?.head(&bck.name, obj).await {
             Ok(o) => {
                 lom.custom.get("ETag").is_some_and(|e| *e != o.etag)
                     || (!o.version.is_empty() && o.version != lom.version)
@@ -124,20 +124,25 @@ impl Target {
 
     /// Whether `bck` is a remote bucket this target can reach.
     pub(super) fn has_backend(&self, bck: &Bck) -> bool {
-        bck.provider == ais_core::Provider::Aws && self.backend.is_some()
+        self.backends
+            .serves(bck.provider, self.bmd().get(bck).map(|p| &p.extra))
     }
 
-    fn backend(&self) -> Result<&ais_backend::S3Backend, Error> {
-        self.backend
-            .as_ref()
-            .ok_or_else(|| Error::new(ErrKind::NotImplemented, "no cloud backend is configured"))
+    /// The backend of `bck`: its provider's, or an S3 endpoint of its own
+    /// (`extra.aws.endpoint` in its props).
+    fn backend(&self, bck: &Bck) -> Result<ais_backend::Backend, Error> {
+        let bmd = self.bmd();
+        self.backends
+            .for_bucket(bck.provider, bmd.get(bck).map(|p| &p.extra))
+            .map_err(backend_err)?
+            .ok_or_else(|| crate::common::no_backend(bck))
     }
 
     /// Cold GET: fetches the object from the backend and stores it (checksummed like a PUT,
     /// with the backend's ETag and version). Concurrent callers for one object wait for the
     /// first; the others find it stored.
     pub(super) async fn cold_get(self: &Arc<Self>, bck: &Bck, obj: &str) -> Result<(), Error> {
-        let be = self.backend()?.clone();
+        let be = self.backend(bck)?;
         let digest = ais_placement::digest(bck.uname(obj).as_bytes());
         let _g = self.cold[(digest as usize) % self.cold.len()].lock().await;
         let loc = self.mps().locate_digest(bck, obj, digest);
@@ -278,7 +283,7 @@ impl Target {
     /// HEAD of a remote object that is not cached: its attributes from the backend.
     pub(super) async fn cloud_head(&self, bck: &Bck, obj: &str) -> Result<Resp, Error> {
         let o = self
-            .backend()?
+            .backend(bck)?
             .head(&bck.name, obj)
             .await
             .map_err(backend_err)?;
@@ -300,7 +305,7 @@ impl Target {
     /// backend's ETag and version; if the upload fails, the local copy is removed and the PUT
     /// fails.
     pub(super) async fn cloud_put(&self, bck: &Bck, obj: &str) -> Result<(), Error> {
-        let be = self.backend()?.clone();
+        let be = self.backend(bck)?;
         let digest = ais_placement::digest(bck.uname(obj).as_bytes());
         let loc = self.mps().locate_digest(bck, obj, digest);
         let cname = bck.cname_obj(obj);
@@ -349,7 +354,7 @@ impl Target {
 
     /// Write-through DELETE: the backend first, then the cached copy (if any).
     pub(super) async fn cloud_delete(&self, bck: &Bck, obj: &str) -> Result<(), Error> {
-        self.backend()?
+        self.backend(bck)?
             .delete(&bck.name, obj)
             .await
             .map_err(backend_err)
@@ -377,7 +382,7 @@ impl Target {
         } else if sel.template.contains('{') {
             ais_core::template::Template::parse(&sel.template)?.expand()
         } else if remote {
-            let be = self.backend()?.clone();
+            let be = self.backend(&req.bck)?;
             let mut out = Vec::new();
             let mut token = String::new();
             for _ in 0..100_000 {

@@ -44,16 +44,28 @@ impl Target {
         let bck = lr.bck.clone();
         // Go's RFC3339 layouts ask for RFC 3339 times; anything else gets AIS's default RFC 822.
         let rfc3339 = lr.msg.time_format.starts_with("2006-01-02T15:04:05");
+        let names = lr.names;
+        let mps = self.mps();
         let entries = tokio::task::spawn_blocking(move || -> Result<Vec<LsoEnt>, Error> {
-            let mut found = Vec::new();
-            for (mp, dir) in &dirs {
-                let page = ais_fs::walk_bucket(dir, &prefix, &after, limit)
-                    .map_err(|e| Error::internal(format!("{tname}: list {}: {e}", dir.display())))?;
-                found.extend(page.into_iter().map(|e| (e, mp)));
-            }
-            found.sort_unstable_by(|a, b| a.0.name.cmp(&b.0.name));
-            found.truncate(limit);
             let need_lom = props.size || props.checksum || props.atime || props.version || props.custom;
+            let mut found: Vec<(ais_fs::WalkEntry, String)> = Vec::new();
+            if names.is_empty() {
+                for (mp, dir) in &dirs {
+                    let page = ais_fs::walk_bucket(dir, &prefix, &after, limit)
+                        .map_err(|e| Error::internal(format!("{tname}: list {}: {e}", dir.display())))?;
+                    found.extend(page.into_iter().map(|e| (e, mp.clone())));
+                }
+                found.sort_unstable_by(|a, b| a.0.name.cmp(&b.0.name));
+                found.truncate(limit);
+            } else {
+                // Presence of a remote listing page's objects: where this target keeps them.
+                for n in names.into_iter().take(LIST_PAGE_SIZE_MAX) {
+                    let loc = mps.locate(&bck, &n);
+                    if loc.fqn.is_file() {
+                        found.push((ais_fs::WalkEntry { name: n, fqn: loc.fqn }, loc.mountpath));
+                    }
+                }
+            }
             let mut out = Vec::with_capacity(found.len());
             for (e, mp) in found {
                 let mut ent = LsoEnt { name: e.name, flags: ent_flag::IS_CACHED, ..Default::default() };

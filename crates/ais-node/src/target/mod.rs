@@ -59,8 +59,8 @@ pub(crate) struct Target {
     last_target_change: Mutex<Instant>,
     /// When each mountpath was last probed by the filesystem health checker.
     fshc: Mutex<std::collections::HashMap<String, Instant>>,
-    /// The S3 backend of `aws://` buckets (from the environment), if configured.
-    backend: Option<ais_backend::S3Backend>,
+    /// The backends of remote (`aws://`, `gcp://`, `azure://`) buckets, from the environment.
+    backends: ais_backend::Backends,
     /// Reads in flight per mountpath (slot: mountpath digest mod length): mirrored objects are
     /// read from the least busy of their mountpaths.
     mp_busy: Arc<Vec<std::sync::atomic::AtomicU32>>,
@@ -124,7 +124,7 @@ impl Target {
                     .unwrap_or_else(Instant::now),
             ),
             fshc: Mutex::new(std::collections::HashMap::new()),
-            backend: ais_backend::S3Backend::from_env(),
+            backends: crate::common::backends_from_env(),
             pool_reads_until: std::sync::atomic::AtomicI64::new(0),
             mp_busy: Arc::new(
                 (0..64)

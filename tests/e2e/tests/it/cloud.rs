@@ -1,12 +1,15 @@
-//! `aws://` buckets in front of a real S3 emulator (moto server, installed in the test venv by
-//! `cargo xtask test`, started here on loopback): the bucket is discovered on first access,
-//! listed from the backend, read cold (fetched once, stored) then warm — still served with the
-//! emulator stopped — written and deleted through to the backend; backend failures are clear
-//! errors.
+//! Remote buckets in front of real emulators of their clouds, started here on loopback:
+//! `aws://` (moto server, installed in the test venv by `cargo xtask test`), `gcp://`
+//! (gcp-storage-emulator, same venv) and `azure://` (Azurite, installed with npm by
+//! `cargo xtask test`, found through `AIS_AZURITE`). For each, one scenario: the bucket is
+//! discovered on first access, listed from the backend (also through the Python SDK), read
+//! cold (fetched once, stored) then warm — still served with the emulator stopped — written
+//! and deleted through to the backend, a change in the backend noticed with
+//! `validate_warm_get`, prefetched and evicted by jobs; backend failures are clear errors.
 
 use ais_api::Client;
-use ais_backend::S3Backend;
-use ais_core::{Bck, Provider};
+use ais_backend::{AzureBackend, Backend, GcsBackend, S3Backend};
+use ais_core::Bck;
 use ais_e2e::{Cluster, data, wait_for};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -21,13 +24,29 @@ fn size(i: usize) -> usize {
     1 + i * 7717
 }
 
-/// The moto server child, killed on drop.
-struct Moto(Child);
+/// An emulator child process, killed on drop (its scratch directory removed).
+struct Emulator(Child, std::path::PathBuf);
 
-impl Drop for Moto {
+impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+impl Emulator {
+    /// Starts `cmd` (output discarded) in a scratch working directory of its own.
+    fn start(name: &str, cmd: &mut Command) -> Emulator {
+        let dir = std::env::temp_dir().join(format!("ais-e2e-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = cmd
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {:?}: {e}", cmd.get_program()));
+        Emulator(child, dir)
     }
 }
 
@@ -39,39 +58,42 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn aws_bucket_cold_warm_write_through() {
+/// A program installed in the test venv, next to `AIS_PYTHON`.
+fn venv_bin(name: &str) -> std::path::PathBuf {
     let python = std::env::var("AIS_PYTHON")
-        .expect("AIS_PYTHON is not set: run with `cargo xtask test` (it installs moto)");
-    let moto_bin = std::path::Path::new(&python).with_file_name("moto_server");
-    let port = free_port();
-    let moto = Moto(
-        Command::new(&moto_bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", moto_bin.display())),
-    );
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let be = S3Backend::new(&endpoint, "us-east-1", "testing", "testing").unwrap();
+        .expect("AIS_PYTHON is not set: run with `cargo xtask test` (it installs the emulators)");
+    std::path::Path::new(&python).with_file_name(name)
+}
+
+/// Waits until the emulator answers: creates the test bucket through `be`.
+async fn create_bucket(be: &Backend, bucket: &str) {
     wait_for(
         Duration::from_secs(30),
         Duration::from_millis(100),
-        || async { be.create_bucket("cloud").await.ok() },
+        || async { be.create_bucket(bucket).await.ok() },
     )
     .await
-    .expect("moto server up");
-    for i in 0..N {
-        be.put_bytes("cloud", &obj(i), data(i as u64, size(i)).into())
-            .await
-            .unwrap();
-    }
+    .unwrap_or_else(|| panic!("{:?} emulator up", be.provider()));
+}
 
-    let cl = Cluster::deploy_with_env(
-        1,
-        2,
-        "cloud",
+/// A moto server on a free loopback port: the child, its endpoint and a client of it.
+fn start_moto(name: &str) -> (Emulator, String, Backend) {
+    let port = free_port();
+    let emu = Emulator::start(
+        name,
+        Command::new(venv_bin("moto_server")).args(["-H", "127.0.0.1", "-p", &port.to_string()]),
+    );
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let be = Backend::S3(S3Backend::new(&endpoint, "us-east-1", "testing", "testing").unwrap());
+    (emu, endpoint, be)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aws_bucket_cold_warm_write_through() {
+    let (emu, endpoint, be) = start_moto("moto");
+    scenario(
+        be,
+        emu,
         &[
             ("S3_ENDPOINT", &endpoint),
             ("AWS_ACCESS_KEY_ID", "testing"),
@@ -79,9 +101,200 @@ async fn aws_bucket_cold_warm_write_through() {
             ("AWS_REGION", "us-east-1"),
         ],
     )
-    .expect("deploy 1 proxy + 2 targets");
+    .await;
+}
+
+/// An `aws://` bucket with an S3 endpoint of its own (`extra.aws.endpoint`, set with the CLI):
+/// from then on its listing, cold GETs and write-through PUTs go to that endpoint, not to the
+/// cluster's `S3_ENDPOINT`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aws_bucket_own_endpoint() {
+    let (_a, ep_a, be_a) = start_moto("moto-a");
+    let (_b, ep_b, be_b) = start_moto("moto-b");
+    create_bucket(&be_a, "own").await;
+    create_bucket(&be_b, "own").await;
+    be_a.put_bytes("own", "x", bytes::Bytes::from_static(b"from A"))
+        .await
+        .unwrap();
+    be_b.put_bytes("own", "y", bytes::Bytes::from_static(b"from B"))
+        .await
+        .unwrap();
+    let cl = Cluster::deploy_with_env(
+        1,
+        1,
+        "cloud-own",
+        &[
+            ("S3_ENDPOINT", &ep_a),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    )
+    .expect("deploy 1 proxy + 1 target");
     let c = Client::new(&cl.endpoint).unwrap();
-    let bck = Bck::new("cloud", Provider::Aws).unwrap();
+    let bck = Bck::new("own", ais_core::Provider::Aws).unwrap();
+    let (_, b) = c.get_object(&bck, "x", None).await.unwrap();
+    assert_eq!(&b[..], b"from A", "the cluster's S3_ENDPOINT");
+
+    let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN is set by `cargo xtask test`");
+    let out = Command::new(&cli)
+        .args([
+            "bucket",
+            "props",
+            "set",
+            "s3://own",
+            &format!("extra.aws.endpoint={ep_b}"),
+        ])
+        .env("AIS_ENDPOINT", &cl.endpoint)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ais bucket props set: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let props = c.head_bucket(&bck).await.unwrap();
+    assert_eq!(
+        props.extra["aws"]["endpoint"].as_str(),
+        Some(ep_b.as_str()),
+        "{props:?}"
+    );
+    let names: Vec<String> = c
+        .list_objects_all(&bck, "", "name")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["y"], "listed from the bucket's own endpoint");
+    let (_, b) = c.get_object(&bck, "y", None).await.unwrap();
+    assert_eq!(&b[..], b"from B");
+    c.put_object(&bck, "z", bytes::Bytes::from_static(b"to B"), None)
+        .await
+        .unwrap();
+    assert!(be_b.head("own", "z").await.is_ok(), "written through to B");
+    assert!(matches!(
+        be_a.head("own", "z").await,
+        Err(ais_backend::Error::NotFound(_))
+    ));
+    // A bad endpoint is refused.
+    let out = Command::new(&cli)
+        .args([
+            "bucket",
+            "props",
+            "set",
+            "s3://own",
+            "extra.aws.endpoint=ftp://x",
+        ])
+        .env("AIS_ENDPOINT", &cl.endpoint)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "ftp:// endpoint accepted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gcp_bucket_cold_warm_write_through() {
+    let port = free_port();
+    let emu = Emulator::start(
+        "gcs",
+        Command::new(venv_bin("gcp-storage-emulator")).args([
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--in-memory",
+        ]),
+    );
+    let host = format!("127.0.0.1:{port}");
+    let be = Backend::Gcs(GcsBackend::new(&format!("http://{host}"), None).unwrap());
+    scenario(be, emu, &[("STORAGE_EMULATOR_HOST", &host)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn azure_bucket_cold_warm_write_through() {
+    let azurite = std::env::var("AIS_AZURITE").expect(
+        "AIS_AZURITE (the azurite-blob program) is not set: run with `cargo xtask test` (it installs Azurite)",
+    );
+    let port = free_port();
+    let emu = Emulator::start(
+        "azurite",
+        Command::new(azurite).args([
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            &port.to_string(),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--disableTelemetry",
+        ]),
+    );
+    let url = format!(
+        "http://127.0.0.1:{port}/{}",
+        ais_backend::azure::DEV_ACCOUNT
+    );
+    let be = Backend::Azure(
+        AzureBackend::new(
+            &url,
+            ais_backend::azure::DEV_ACCOUNT,
+            ais_backend::azure::DEV_KEY,
+        )
+        .unwrap(),
+    );
+    // Azurite checks SharedKey signatures: a wrong key is refused.
+    create_bucket(&be, "signed").await;
+    let wrong = AzureBackend::new(&url, ais_backend::azure::DEV_ACCOUNT, "AAAA").unwrap();
+    assert!(
+        matches!(
+            wrong.head_bucket("signed").await,
+            Err(ais_backend::Error::Forbidden(..))
+        ),
+        "a request signed with a wrong key"
+    );
+    scenario(
+        be,
+        emu,
+        &[
+            ("AIS_AZURE_URL", &url),
+            ("AZURE_STORAGE_ACCOUNT", ais_backend::azure::DEV_ACCOUNT),
+            ("AZURE_STORAGE_KEY", ais_backend::azure::DEV_KEY),
+        ],
+    )
+    .await;
+}
+
+/// The checks every provider passes, on bucket `cloud` of the emulator behind `be` (started,
+/// stopped by dropping `emu` towards the end); `env` configures the nodes' backend.
+async fn scenario(be: Backend, emu: Emulator, env: &[(&str, &str)]) {
+    let provider = be.provider();
+    let prov = provider.as_str();
+    create_bucket(&be, "cloud").await;
+    for i in 0..N {
+        be.put_bytes("cloud", &obj(i), data(i as u64, size(i)).into())
+            .await
+            .unwrap();
+    }
+
+    let cl = Cluster::deploy_with_env(1, 2, &format!("cloud-{prov}"), env)
+        .expect("deploy 1 proxy + 2 targets");
+    let c = Client::new(&cl.endpoint).unwrap();
+    let ep = cl.endpoint.clone();
+    // Whether the cluster has the object (HEAD: `Ais-Present`).
+    let present = |name: String| {
+        let ep = ep.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .head(format!("{ep}/v1/objects/cloud/{name}?provider={prov}"))
+                .send()
+                .await
+                .unwrap();
+            r.headers()
+                .get(ais_core::wire::hdr::PRESENT)
+                .is_some_and(|v| v == "true")
+        }
+    };
+    let bck = Bck::new("cloud", provider).unwrap();
 
     // Discovered on first access, listed from the backend.
     let names: Vec<String> = c
@@ -93,12 +306,35 @@ async fn aws_bucket_cold_warm_write_through() {
         .collect();
     assert_eq!(names, (0..N).map(obj).collect::<Vec<_>>());
     assert!(
-        c.list_buckets(Some(Provider::Aws))
+        c.list_buckets(Some(provider))
             .await
             .unwrap()
             .iter()
             .any(|b| b.name == "cloud"),
         "remote bucket added to the BMD"
+    );
+    // The official Python SDK lists and reads it too (`provider="gcp"` etc.).
+    let sdk = r#"
+import sys
+from aistore.sdk import Client
+b = Client(sys.argv[1]).bucket("cloud", provider=sys.argv[2])
+names = [e.name for e in b.list_all_objects(prefix="cold/")]
+assert names == ["cold/o-%02d" % i for i in range(int(sys.argv[3]))], names
+print(len(b.object("cold/o-05").get_reader().read_all()))
+"#;
+    let python = std::env::var("AIS_PYTHON").unwrap();
+    let out = Command::new(&python)
+        .args(["-c", sdk, &cl.endpoint, prov, &N.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python SDK: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        size(5).to_string()
     );
 
     // Cold GET of the first half; HEAD of an uncached object answers from the backend.
@@ -138,7 +374,17 @@ async fn aws_bucket_cold_warm_write_through() {
     be.put_bytes("cloud", "race/one", racer.clone().into())
         .await
         .unwrap();
+    // Streamed cold GETs count when their copy is committed, right after the last byte: wait
+    // for the N/2 fetches of the reads above (each object once) before counting.
+    wait_for(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async { (cold_count().await >= (N / 2) as i64).then_some(()) },
+    )
+    .await
+    .expect("cold GETs counted");
     let before = cold_count().await;
+    assert_eq!(before, (N / 2) as i64, "one fetch per cold object");
     let gets = (0..8).map(|_| {
         let (c, bck) = (c.clone(), bck.clone());
         async move { c.get_object(&bck, "race/one", None).await.unwrap().1 }
@@ -175,33 +421,25 @@ async fn aws_bucket_cold_warm_write_through() {
         .await
         .unwrap_err();
     assert_eq!(e.status(), Some(404), "{e}");
+    // A bucket the backend does not have is not discovered: 404.
+    let e = c
+        .list_objects_all(&Bck::new("no-such-bucket", provider).unwrap(), "", "name")
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(404), "{e}");
 
     // Jobs: evict a cached object (its data goes, the backend keeps it); prefetch a range.
-    let ep = cl.endpoint.clone();
     let job = |method: reqwest::Method, action: &'static str, value: serde_json::Value| {
         let ep = ep.clone();
         async move {
             let r = reqwest::Client::new()
-                .request(method, format!("{ep}/v1/buckets/cloud?provider=aws"))
+                .request(method, format!("{ep}/v1/buckets/cloud?provider={prov}"))
                 .json(&serde_json::json!({"action": action, "value": value}))
                 .send()
                 .await
                 .unwrap();
             assert!(r.status().is_success(), "{action}: {}", r.status());
             r.text().await.unwrap()
-        }
-    };
-    let present = |name: String| {
-        let ep = ep.clone();
-        async move {
-            let r = reqwest::Client::new()
-                .head(format!("{ep}/v1/objects/cloud/{name}?provider=aws"))
-                .send()
-                .await
-                .unwrap();
-            r.headers()
-                .get(ais_core::wire::hdr::PRESENT)
-                .is_some_and(|v| v == "true")
         }
     };
     // A streamed cold GET commits its cached copy right after the last byte went out.
@@ -229,7 +467,13 @@ async fn aws_bucket_cold_warm_write_through() {
     let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN is set by `cargo xtask test`");
     let template = format!("cold/o-{{{:02}..{:02}}}", N / 2, N - 2);
     let out = std::process::Command::new(&cli)
-        .args(["prefetch", "aws://cloud", "--template", &template, "--wait"])
+        .args([
+            "prefetch",
+            &format!("{}://cloud", provider.scheme()),
+            "--template",
+            &template,
+            "--wait",
+        ])
         .env("AIS_ENDPOINT", &cl.endpoint)
         .output()
         .unwrap();
@@ -243,9 +487,62 @@ async fn aws_bucket_cold_warm_write_through() {
         assert!(present(obj(i)).await, "{} prefetched", obj(i));
     }
 
+    // Remote listings mark what the cluster has (EntryIsCached): the cold-read objects and the
+    // prefetched ones, not the evicted or never-read ones; `ais ls --cached` lists only those.
+    let want: Vec<String> = (2..N - 1).map(obj).collect();
+    wait_for(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async {
+            for n in &want {
+                if !present(n.clone()).await {
+                    return None;
+                }
+            }
+            Some(())
+        },
+    )
+    .await
+    .expect("cold GETs and the prefetch cached the objects");
+    let listed = c
+        .list_objects_all(&bck, "cold/", "name,size")
+        .await
+        .unwrap();
+    let cached: Vec<String> = listed
+        .iter()
+        .filter(|e| e.flags & ais_core::wire::ent_flag::IS_CACHED != 0)
+        .map(|e| e.name.clone())
+        .collect();
+    assert_eq!(cached, want, "listing marks the cached objects");
+    assert_eq!(listed.len(), N - 1, "obj(0) was deleted");
+    let scheme = format!("{}://cloud", provider.scheme());
+    for (flag, expect) in [
+        ("--cached", want.clone()),
+        ("--not-cached", vec![obj(1), obj(N - 1)]),
+    ] {
+        let out = std::process::Command::new(&cli)
+            .args(["--json", "ls", &scheme, "--prefix", "cold/", flag])
+            .env("AIS_ENDPOINT", &cl.endpoint)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ais ls {flag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let names: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, expect, "ais ls {flag}");
+    }
+
     // With versioning.validate_warm_get, a changed or deleted backend object is noticed.
     let r = reqwest::Client::new()
-        .patch(format!("{ep}/v1/buckets/cloud?provider=aws"))
+        .patch(format!("{ep}/v1/buckets/cloud?provider={prov}"))
         .json(&serde_json::json!({"action": "set-bprops", "value":
             {"versioning": {"validate_warm_get": true}}}))
         .send()
@@ -269,7 +566,7 @@ async fn aws_bucket_cold_warm_write_through() {
     let e = c.get_object(&bck, &obj(3), None).await.unwrap_err();
     assert_eq!(e.status(), Some(404), "deleted in the cloud: {e}");
     let r = reqwest::Client::new()
-        .patch(format!("{ep}/v1/buckets/cloud?provider=aws"))
+        .patch(format!("{ep}/v1/buckets/cloud?provider={prov}"))
         .json(&serde_json::json!({"action": "set-bprops", "value":
             {"versioning": {"validate_warm_get": false}}}))
         .send()
@@ -279,7 +576,7 @@ async fn aws_bucket_cold_warm_write_through() {
 
     // The emulator goes away: cached and prefetched objects are still served (warm GET never
     // touches the backend); evicted and never-fetched ones are a clear 503.
-    drop(moto);
+    drop(emu);
     for i in (4..N / 2).chain(N / 2..N - 1) {
         let (_, b) = c.get_object(&bck, &obj(i), None).await.unwrap();
         assert!(b[..] == data(i as u64, size(i))[..], "warm {}", obj(i));
