@@ -208,18 +208,19 @@ async fn sel_job(
     let (bck, _) = parse_uri(bucket)?;
     let http = reqwest::Client::new();
     let url = format!("{ep}/v1/buckets/{}", bck.name);
-    let prov = bck.provider.as_str();
+    let q = ais_api::bck_query(&bck);
     let req = if prefetch {
         http.post(&url)
-            .query(&[("provider", prov)])
+            .query(&q)
             .json(&serde_json::json!({"action": "prefetch-listrange", "value": sel.value()}))
     } else if sel.is_empty() {
         http.delete(&url)
-            .query(&[("provider", prov), ("keep_bck_md", "true")])
+            .query(&q)
+            .query(&[("keep_bck_md", "true")])
             .json(&serde_json::json!({"action": "evict-remote-bck"}))
     } else {
         http.delete(&url)
-            .query(&[("provider", prov)])
+            .query(&q)
             .json(&serde_json::json!({"action": "evict-listrange", "value": sel.value()}))
     };
     let id = send(req).await?.text().await.unwrap_or_default();
@@ -295,6 +296,11 @@ enum ClusterOp {
     },
     /// Hand the primary role to another proxy.
     SetPrimary { node: String },
+    /// Attach another AIS cluster: `ALIAS=URL` (a proxy of it); its buckets are then
+    /// `ais://@ALIAS/BUCKET`.
+    RemoteAttach { spec: String },
+    /// Detach a remote AIS cluster by alias.
+    RemoteDetach { alias: String },
 }
 
 #[derive(Subcommand)]
@@ -305,6 +311,8 @@ enum Show {
     Performance,
     /// Rebalance jobs, per target.
     Rebalance,
+    /// Attached remote AIS clusters.
+    RemoteCluster,
     /// Jobs (all, or one by id), one row per target: objects and bytes it moved, state.
     Job {
         id: Option<String>,
@@ -369,9 +377,21 @@ enum JobOp {
 /// `ais://bucket[/object]` (also `s3://…` etc. for the provider).
 fn parse_uri(s: &str) -> Result<(Bck, String)> {
     let (prov, rest) = s.split_once("://").unwrap_or(("ais", s));
+    // `ais://@alias/bucket[/obj]` (or `@alias#ns`): a bucket of a remote AIS cluster.
+    let (ns, rest) = match rest.strip_prefix('@') {
+        Some(r) => {
+            let (ns, r) = r.split_once('/').unwrap_or((r, ""));
+            (
+                ais_core::Namespace::parse(&format!("@{ns}")).map_err(|e| anyhow!("{e}"))?,
+                r,
+            )
+        }
+        None => (ais_core::Namespace::default(), rest),
+    };
     let (b, o) = rest.split_once('/').unwrap_or((rest, ""));
-    let bck = Bck::new(b, Provider::parse(prov).map_err(|e| anyhow!("{e}"))?)
+    let mut bck = Bck::new(b, Provider::parse(prov).map_err(|e| anyhow!("{e}"))?)
         .map_err(|e| anyhow!("{e}"))?;
+    bck.namespace = ns;
     Ok((bck, o.to_string()))
 }
 
@@ -588,6 +608,41 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Show {
             what: Show::Job { id, kind },
         } => show_jobs(&ep, id.as_deref(), &kind, cli.json).await?,
+        Cmd::Show {
+            what: Show::RemoteCluster,
+        } => {
+            let r =
+                send(reqwest::Client::new().get(format!("{ep}/v1/cluster?what=remote"))).await?;
+            let v: serde_json::Value = r.json().await?;
+            if cli.json {
+                print_json(&v)?;
+            } else {
+                let mut rows = vec![
+                    [
+                        "ALIAS", "URL", "UUID", "PRIMARY", "SMAP", "TARGETS", "ONLINE",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                ];
+                for c in v["a"].as_array().cloned().unwrap_or_default() {
+                    let s = |k: &str| c[k].as_str().unwrap_or("").to_string();
+                    rows.push(vec![
+                        s("alias"),
+                        s("url"),
+                        s("uuid"),
+                        s("primary"),
+                        format!("v{}", c["smap"]),
+                        c["targets"].to_string(),
+                        c["online"].to_string(),
+                    ]);
+                }
+                if rows.len() == 1 {
+                    println!("No remote clusters attached.");
+                } else {
+                    table(&rows);
+                }
+            }
+        }
         Cmd::Storage {
             op: StorageOp::Mountpath { op },
         } => {
@@ -681,6 +736,24 @@ async fn run(cli: Cli) -> Result<()> {
                 ClusterOp::SetPrimary { node } => (
                     http.put(format!("{ep}/v1/cluster/proxy/{node}")),
                     format!("set-primary {node}"),
+                ),
+                ClusterOp::RemoteAttach { spec } => {
+                    let Some((alias, url)) = spec.split_once('=') else {
+                        bail!(
+                            "expecting ALIAS=URL, e.g. `ais cluster remote-attach rem=http://10.0.0.1:8080`"
+                        );
+                    };
+                    (
+                        http.put(format!("{ep}/v1/cluster/attach?what=remote"))
+                            .header("Ais-Remote-Ais-Alias", alias)
+                            .header("Ais-Remote-Ais-Url", url),
+                        format!("remote-attach {alias}"),
+                    )
+                }
+                ClusterOp::RemoteDetach { alias } => (
+                    http.put(format!("{ep}/v1/cluster/detach?what=remote"))
+                        .header("Ais-Remote-Ais-Alias", &alias),
+                    format!("remote-detach {alias}"),
                 ),
                 ClusterOp::AddRemoveNodes { action, node } => {
                     let action = match action.as_str() {
@@ -782,7 +855,9 @@ async fn run(cli: Cli) -> Result<()> {
                         if smap.tmap.len() == 1 { "" } else { "s" }
                     );
                 }
-                Show::Rebalance | Show::Job { .. } => unreachable!("handled above"),
+                Show::Rebalance | Show::Job { .. } | Show::RemoteCluster => {
+                    unreachable!("handled above")
+                }
                 Show::Performance => {
                     let mut rows = vec![vec![
                         "TARGET".into(),
@@ -929,7 +1004,7 @@ async fn run(cli: Cli) -> Result<()> {
                     let value = nested_props(&kvs)?;
                     let r = send(
                         http.patch(format!("{ep}/v1/buckets/{}", bck.name))
-                            .query(&[("provider", bck.provider.as_str())])
+                            .query(&ais_api::bck_query(&bck))
                             .json(&serde_json::json!({"action": "set-bprops", "name": "", "value": value})),
                     )
                     .await?;

@@ -169,7 +169,8 @@ pub struct Client {
     smap: Arc<Mutex<Option<Arc<Smap>>>>,
 }
 
-fn bck_query(b: &Bck) -> Vec<(&'static str, String)> {
+/// The query parameters that name bucket `b` (`provider`, and `namespace` when not global).
+pub fn bck_query(b: &Bck) -> Vec<(&'static str, String)> {
     let mut q = vec![(wire::qparam::PROVIDER, b.provider.as_str().to_string())];
     if !b.namespace.is_global() {
         q.push((wire::qparam::NAMESPACE, b.namespace.uname()));

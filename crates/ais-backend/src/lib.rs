@@ -24,10 +24,12 @@
 
 pub mod azure;
 pub mod gcs;
+mod remais;
 mod s3;
 
 pub use azure::AzureBackend;
 pub use gcs::GcsBackend;
+pub use remais::AisBackend;
 pub use s3::S3Backend;
 
 use ais_core::Provider;
@@ -112,6 +114,15 @@ pub(crate) async fn send(
         .send()
         .await
         .map_err(|e| Error::Unreachable(format!("{what}: {e}")))?;
+    check(what, r, msg).await
+}
+
+/// A reply: itself when 2xx, else its [`Error`] (see [`send`]).
+pub(crate) async fn check(
+    what: &str,
+    r: reqwest::Response,
+    msg: fn(&str) -> Option<String>,
+) -> Result<reqwest::Response, Error> {
     let status = r.status().as_u16();
     if (200..300).contains(&status) {
         return Ok(r);
@@ -160,6 +171,8 @@ pub enum Backend {
     Gcs(GcsBackend),
     /// `azure://`.
     Azure(AzureBackend),
+    /// `ais://@alias/...`: a remote AIS cluster.
+    Ais(AisBackend),
 }
 
 macro_rules! each {
@@ -168,6 +181,7 @@ macro_rules! each {
             Backend::S3($b) => $e,
             Backend::Gcs($b) => $e,
             Backend::Azure($b) => $e,
+            Backend::Ais($b) => $e,
         }
     };
 }
@@ -179,6 +193,7 @@ impl Backend {
             Backend::S3(_) => Provider::Aws,
             Backend::Gcs(_) => Provider::Gcp,
             Backend::Azure(_) => Provider::Azure,
+            Backend::Ais(_) => Provider::Ais,
         }
     }
 
@@ -255,6 +270,8 @@ pub struct Backends {
     azure: Option<Backend>,
     /// By (endpoint, region).
     s3_at: Arc<Mutex<HashMap<(String, String), Backend>>>,
+    /// Remote AIS clusters by (alias, URL).
+    ais_at: Arc<Mutex<HashMap<(String, String), Backend>>>,
 }
 
 impl Backends {
@@ -297,7 +314,8 @@ impl Backends {
             match b.provider() {
                 Provider::Aws => s.s3 = Some(b),
                 Provider::Gcp => s.gcs = Some(b),
-                _ => s.azure = Some(b),
+                Provider::Azure => s.azure = Some(b),
+                _ => {}
             }
         }
         s
@@ -353,6 +371,18 @@ impl Backends {
         let b = Backend::S3(b);
         at.insert(key, b.clone());
         Ok(Some(b))
+    }
+
+    /// The remote AIS cluster attached as `alias` at `url` (made on first use, kept).
+    pub fn remote_ais(&self, alias: &str, url: &str) -> Result<Backend, Error> {
+        let key = (alias.to_string(), url.to_string());
+        let mut at = self.ais_at.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = at.get(&key) {
+            return Ok(b.clone());
+        }
+        let b = Backend::Ais(AisBackend::new(alias, url)?);
+        at.insert(key, b.clone());
+        Ok(b)
     }
 
     /// Whether [`Backends::for_bucket`] has a backend for such a bucket (without making one).

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct ClusterConfig {
+    /// Backends: remote AIS clusters attached by alias.
+    pub backend: BackendConf,
     /// Proxy settings (primary URL).
     pub proxy: ProxyConf,
     /// Default checksum for new buckets.
@@ -42,6 +44,48 @@ pub struct ClusterConfig {
     /// Config version.
     #[serde(with = "str_int")]
     pub config_version: i64,
+}
+
+/// `backend` section: `conf` holds per-provider settings as AIS does; `conf.ais` maps the
+/// alias of each attached remote AIS cluster to its proxies' URLs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct BackendConf {
+    /// Settings by provider.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub conf: BTreeMap<String, serde_json::Value>,
+}
+
+impl BackendConf {
+    /// Attached remote AIS clusters: alias → proxy URLs.
+    pub fn remote_ais(&self) -> BTreeMap<String, Vec<String>> {
+        self.conf
+            .get("ais")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default()
+    }
+
+    /// Attaches (`Some(url)`) or detaches (`None`) remote cluster `alias`; `false` when
+    /// detaching an alias that is not attached.
+    pub fn set_remote_ais(&mut self, alias: &str, url: Option<&str>) -> bool {
+        let mut m = self.remote_ais();
+        let changed = match url {
+            Some(u) => {
+                m.insert(alias.to_string(), vec![u.to_string()]);
+                true
+            }
+            None => m.remove(alias).is_some(),
+        };
+        if m.is_empty() {
+            self.conf.remove("ais");
+        } else {
+            self.conf.insert(
+                "ais".into(),
+                serde_json::to_value(m).expect("a map of strings serializes"),
+            );
+        }
+        changed
+    }
 }
 
 /// `proxy` section.
@@ -493,6 +537,24 @@ pub fn clean_path(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_ais_attach_detach() {
+        let mut b = BackendConf::default();
+        assert!(b.remote_ais().is_empty());
+        b.set_remote_ais("rem", Some("http://10.0.0.1:8080"));
+        b.set_remote_ais("two", Some("http://10.0.0.2:8080"));
+        assert_eq!(
+            b.remote_ais()["rem"],
+            vec!["http://10.0.0.1:8080".to_string()]
+        );
+        let js = serde_json::to_value(&b).unwrap();
+        assert_eq!(js["conf"]["ais"]["two"][0], "http://10.0.0.2:8080");
+        assert!(b.set_remote_ais("rem", None));
+        assert!(!b.set_remote_ais("rem", None), "not attached");
+        assert!(b.set_remote_ais("two", None));
+        assert_eq!(serde_json::to_string(&b).unwrap(), "{}");
+    }
 
     #[test]
     fn clean() {

@@ -198,6 +198,16 @@ pub(crate) fn backends_from_env() -> ais_backend::Backends {
 
 /// Remote (cloud or remote-AIS) buckets need a backend, which this cluster does not have yet.
 pub(crate) fn no_backend(bck: &ais_core::Bck) -> ais_core::Error {
+    if is_remote_ais(bck) {
+        return ais_core::Error::new(
+            ais_core::ErrKind::NotFound,
+            format!(
+                "bucket \"{}\": no remote AIS cluster is attached as \"{}\" (ais cluster remote-attach)",
+                bck.cname(),
+                bck.namespace.uuid
+            ),
+        );
+    }
     ais_core::Error::new(
         ais_core::ErrKind::NotImplemented,
         format!(
@@ -205,6 +215,53 @@ pub(crate) fn no_backend(bck: &ais_core::Bck) -> ais_core::Error {
             bck.cname()
         ),
     )
+}
+
+/// Whether `bck` lives in a remote AIS cluster (`ais://@alias/b`).
+pub(crate) fn is_remote_ais(bck: &Bck) -> bool {
+    bck.provider == Provider::Ais && !bck.namespace.uuid.is_empty()
+}
+
+/// The backend of remote bucket `bck`: the remote AIS cluster attached under its namespace's
+/// alias (cluster config `backend.conf.ais`), or its cloud provider's (with the bucket's
+/// `extra` props; see `Backends::for_bucket`). `None`: nothing serves it.
+pub(crate) fn bucket_backend(
+    ctl: &crate::ctl::Ctl,
+    backends: &ais_backend::Backends,
+    bck: &Bck,
+    extra: Option<&serde_json::Value>,
+) -> Result<Option<ais_backend::Backend>, Error> {
+    if is_remote_ais(bck) {
+        let attached = ctl.meta.config().backend.remote_ais();
+        return match attached.get(&bck.namespace.uuid).and_then(|u| u.first()) {
+            Some(url) => backends
+                .remote_ais(&bck.namespace.uuid, url)
+                .map(Some)
+                .map_err(crate::err::backend_err),
+            None => Ok(None),
+        };
+    }
+    backends
+        .for_bucket(bck.provider, extra)
+        .map_err(crate::err::backend_err)
+}
+
+/// Whether [`bucket_backend`] has a backend for `bck` (without making one).
+pub(crate) fn serves(
+    ctl: &crate::ctl::Ctl,
+    backends: &ais_backend::Backends,
+    bck: &Bck,
+    extra: Option<&serde_json::Value>,
+) -> bool {
+    if is_remote_ais(bck) {
+        return ctl
+            .meta
+            .config()
+            .backend
+            .remote_ais()
+            .contains_key(&bck.namespace.uuid);
+    }
+    backends.serves(bck.provider, extra)
 }
 
 /// Characters percent-encoded in object names placed in URL paths (Python `quote` with `/` safe).

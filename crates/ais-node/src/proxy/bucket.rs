@@ -331,10 +331,12 @@ impl Proxy {
     /// is the backend's).
     async fn list_remote_page(&self, bck: &Bck, msg: &LsoMsg) -> Result<LsoRes, Error> {
         let bmd = self.bmd();
-        let Some(be) = self
-            .backends
-            .for_bucket(bck.provider, Some(&bmd.need(bck)?.extra))
-            .map_err(crate::err::backend_err)?
+        let Some(be) = crate::common::bucket_backend(
+            &self.ctl,
+            &self.backends,
+            bck,
+            Some(&bmd.need(bck)?.extra),
+        )?
         else {
             return Err(crate::common::no_backend(bck));
         };

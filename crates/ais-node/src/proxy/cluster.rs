@@ -82,6 +82,12 @@ impl Proxy {
                 let revs = self.handle_join(node).await?;
                 Ok(web::json(&crate::intra::JoinReply::from(revs)))
             }
+            (&Method::PUT, "attach") | (&Method::PUT, "detach") => {
+                if !self.ctl.is_primary() {
+                    return self.to_primary(req).await;
+                }
+                self.remote_attach(req, sub == "attach").await
+            }
             (&Method::PUT, "set-config") => {
                 if !self.ctl.is_primary() {
                     return self.to_primary(req).await;
@@ -109,6 +115,9 @@ impl Proxy {
                 let what = req.q("what").to_string();
                 if let Some(r) = self.what_common(&what) {
                     return r;
+                }
+                if what == "remote" {
+                    return Ok(self.remote_info().await);
                 }
                 // Jobs are started and tracked by the primary: ask it.
                 if matches!(

@@ -5,6 +5,7 @@ mod bucket;
 mod cluster;
 mod ctl;
 mod reb;
+mod remais;
 mod s3;
 
 use crate::common::{self, bad_path, method_not_allowed};
@@ -260,21 +261,30 @@ impl Proxy {
 
     /// Primary: changes the cluster config by dotted paths, bumps its version, pushes it.
     pub(crate) async fn set_cluster_config(&self, kvs: &[(String, String)]) -> Result<Resp, Error> {
-        let _g = self.meta_lock.lock().await;
-        let mut c = (*self.ctl.meta.config()).clone();
-        c.set_by_path(kvs)?;
-        c.config_version += 1;
-        self.ctl.meta.set_config(c)?;
-        let mut revs = self.ctl.meta.revs(self.id());
-        revs.smap = None;
-        revs.bmd = None;
-        self.ctl.push_all(&revs).await;
+        self.modify_config(|c| c.set_by_path(kvs)).await?;
         tracing::info!(
             version = self.ctl.meta.config().config_version,
             ?kvs,
             "cluster config changed"
         );
         Ok(web::ok())
+    }
+
+    /// Primary: changes the cluster config with `f`, bumps its version, persists, pushes it.
+    pub(crate) async fn modify_config<F>(&self, f: F) -> Result<(), Error>
+    where
+        F: FnOnce(&mut ais_core::config::ClusterConfig) -> Result<(), Error>,
+    {
+        let _g = self.meta_lock.lock().await;
+        let mut c = (*self.ctl.meta.config()).clone();
+        f(&mut c)?;
+        c.config_version += 1;
+        self.ctl.meta.set_config(c)?;
+        let mut revs = self.ctl.meta.revs(self.id());
+        revs.smap = None;
+        revs.bmd = None;
+        self.ctl.push_all(&revs).await;
+        Ok(())
     }
 
     /// Adds (or updates) a node: on the primary directly, elsewhere forwarded to the primary.
@@ -494,7 +504,7 @@ impl Proxy {
             self.bmd().need(bck)?;
             return Ok(());
         }
-        let Some(be) = self.backends.get(bck.provider) else {
+        let Some(be) = common::bucket_backend(&self.ctl, &self.backends, bck, None)? else {
             return Err(crate::common::no_backend(bck));
         };
         if !self.ctl.is_primary() {
@@ -503,12 +513,22 @@ impl Proxy {
                 .proxy_si
                 .as_ref()
                 .ok_or_else(|| Error::new(ErrKind::Unavailable, "primary proxy unknown"))?;
-            let url = format!(
+            let mut url = format!(
                 "{}/v1/buckets/{}?provider={}",
                 p.public_net.direct_url,
                 bck.name,
                 bck.provider.as_str()
             );
+            if !bck.namespace.is_global() {
+                url.push_str("&namespace=");
+                url.push_str(
+                    &percent_encoding::utf8_percent_encode(
+                        &bck.namespace.uname(),
+                        percent_encoding::NON_ALPHANUMERIC,
+                    )
+                    .to_string(),
+                );
+            }
             let r = self
                 .ctl
                 .intra

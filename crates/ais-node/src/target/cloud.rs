@@ -124,18 +124,25 @@ impl Target {
 
     /// Whether `bck` is a remote bucket this target can reach.
     pub(super) fn has_backend(&self, bck: &Bck) -> bool {
-        self.backends
-            .serves(bck.provider, self.bmd().get(bck).map(|p| &p.extra))
+        crate::common::serves(
+            &self.ctl,
+            &self.backends,
+            bck,
+            self.bmd().get(bck).map(|p| &p.extra),
+        )
     }
 
     /// The backend of `bck`: its provider's, or an S3 endpoint of its own
     /// (`extra.aws.endpoint` in its props).
     fn backend(&self, bck: &Bck) -> Result<ais_backend::Backend, Error> {
         let bmd = self.bmd();
-        self.backends
-            .for_bucket(bck.provider, bmd.get(bck).map(|p| &p.extra))
-            .map_err(backend_err)?
-            .ok_or_else(|| crate::common::no_backend(bck))
+        crate::common::bucket_backend(
+            &self.ctl,
+            &self.backends,
+            bck,
+            bmd.get(bck).map(|p| &p.extra),
+        )?
+        .ok_or_else(|| crate::common::no_backend(bck))
     }
 
     /// Cold GET: fetches the object from the backend and stores it (checksummed like a PUT,

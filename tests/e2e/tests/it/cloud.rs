@@ -264,11 +264,58 @@ async fn azure_bucket_cold_warm_write_through() {
     .await;
 }
 
+/// Stops a whole cluster (kill -9 of its nodes) when dropped.
+struct Stopped(Cluster);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        for n in self.0.nodes() {
+            if n.alive() {
+                n.kill9();
+            }
+        }
+    }
+}
+
+/// `ais://@home/cloud`: a bucket of another AIS cluster (a second playground), attached by
+/// alias; the same checks as the clouds, the home cluster standing in for the emulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn remote_ais_cluster_cold_warm_write_through() {
+    let home = Cluster::deploy_with(1, 1, "remais-home").expect("deploy the remote cluster");
+    let url = home.endpoint.clone();
+    let be = Backend::Ais(ais_backend::AisBackend::new("home", &url).unwrap());
+    scenario_in(be, Stopped(home), &[], Some(("home", &url))).await;
+}
+
 /// The checks every provider passes, on bucket `cloud` of the emulator behind `be` (started,
 /// stopped by dropping `emu` towards the end); `env` configures the nodes' backend.
-async fn scenario(be: Backend, emu: Emulator, env: &[(&str, &str)]) {
+async fn scenario<E>(be: Backend, emu: E, env: &[(&str, &str)]) {
+    scenario_in(be, emu, env, None).await
+}
+
+/// [`scenario`]; with `remote = Some((alias, url))` the home is another AIS cluster, attached
+/// under `alias` with the CLI (`ais cluster remote-attach`): the bucket is `ais://@alias/cloud`.
+async fn scenario_in<E>(be: Backend, emu: E, env: &[(&str, &str)], remote: Option<(&str, &str)>) {
     let provider = be.provider();
     let prov = provider.as_str();
+    let alias = remote.map(|(a, _)| a.to_string()).unwrap_or_default();
+    let mk = |name: &str| {
+        let mut b = Bck::new(name, provider).unwrap();
+        b.namespace.uuid = alias.clone();
+        b
+    };
+    // The bucket's query (provider, and the remote cluster's namespace) and CLI name.
+    let bq_owned = if alias.is_empty() {
+        format!("provider={prov}")
+    } else {
+        format!("provider={prov}&namespace=%40{alias}%23")
+    };
+    let bq = bq_owned.as_str();
+    let scheme = if alias.is_empty() {
+        format!("{}://cloud", provider.scheme())
+    } else {
+        format!("ais://@{alias}/cloud")
+    };
     create_bucket(&be, "cloud").await;
     for i in 0..N {
         be.put_bytes("cloud", &obj(i), data(i as u64, size(i)).into())
@@ -280,12 +327,35 @@ async fn scenario(be: Backend, emu: Emulator, env: &[(&str, &str)]) {
         .expect("deploy 1 proxy + 2 targets");
     let c = Client::new(&cl.endpoint).unwrap();
     let ep = cl.endpoint.clone();
+    let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN is set by `cargo xtask test`");
+    if let Some((alias, url)) = remote {
+        let out = Command::new(&cli)
+            .args(["cluster", "remote-attach", &format!("{alias}={url}")])
+            .env("AIS_ENDPOINT", &ep)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ais cluster remote-attach: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = Command::new(&cli)
+            .args(["show", "remote-cluster"])
+            .env("AIS_ENDPOINT", &ep)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(alias) && text.contains(url) && text.contains("true"),
+            "ais show remote-cluster: {text}"
+        );
+    }
     // Whether the cluster has the object (HEAD: `Ais-Present`).
     let present = |name: String| {
         let ep = ep.clone();
         async move {
             let r = reqwest::Client::new()
-                .head(format!("{ep}/v1/objects/cloud/{name}?provider={prov}"))
+                .head(format!("{ep}/v1/objects/cloud/{name}?{bq}"))
                 .send()
                 .await
                 .unwrap();
@@ -294,7 +364,7 @@ async fn scenario(be: Backend, emu: Emulator, env: &[(&str, &str)]) {
                 .is_some_and(|v| v == "true")
         }
     };
-    let bck = Bck::new("cloud", provider).unwrap();
+    let bck = mk("cloud");
 
     // Discovered on first access, listed from the backend.
     let names: Vec<String> = c
@@ -313,18 +383,21 @@ async fn scenario(be: Backend, emu: Emulator, env: &[(&str, &str)]) {
             .any(|b| b.name == "cloud"),
         "remote bucket added to the BMD"
     );
-    // The official Python SDK lists and reads it too (`provider="gcp"` etc.).
+    // The official Python SDK lists and reads it too (`provider="gcp"` etc.; a remote AIS
+    // cluster's bucket by its namespace).
     let sdk = r#"
 import sys
 from aistore.sdk import Client
-b = Client(sys.argv[1]).bucket("cloud", provider=sys.argv[2])
+from aistore.sdk.types import Namespace
+ns = Namespace(uuid=sys.argv[4], name="") if sys.argv[4] else None
+b = Client(sys.argv[1]).bucket("cloud", provider=sys.argv[2], namespace=ns)
 names = [e.name for e in b.list_all_objects(prefix="cold/")]
 assert names == ["cold/o-%02d" % i for i in range(int(sys.argv[3]))], names
 print(len(b.object("cold/o-05").get_reader().read_all()))
 "#;
     let python = std::env::var("AIS_PYTHON").unwrap();
     let out = Command::new(&python)
-        .args(["-c", sdk, &cl.endpoint, prov, &N.to_string()])
+        .args(["-c", sdk, &cl.endpoint, prov, &N.to_string(), &alias])
         .output()
         .unwrap();
     assert!(
@@ -423,7 +496,7 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
     assert_eq!(e.status(), Some(404), "{e}");
     // A bucket the backend does not have is not discovered: 404.
     let e = c
-        .list_objects_all(&Bck::new("no-such-bucket", provider).unwrap(), "", "name")
+        .list_objects_all(&mk("no-such-bucket"), "", "name")
         .await
         .unwrap_err();
     assert_eq!(e.status(), Some(404), "{e}");
@@ -433,7 +506,7 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
         let ep = ep.clone();
         async move {
             let r = reqwest::Client::new()
-                .request(method, format!("{ep}/v1/buckets/cloud?provider={prov}"))
+                .request(method, format!("{ep}/v1/buckets/cloud?{bq}"))
                 .json(&serde_json::json!({"action": action, "value": value}))
                 .send()
                 .await
@@ -464,16 +537,9 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
         "evict keeps the backend's object"
     );
     // Prefetch a range with the CLI (`ais prefetch ... --wait`).
-    let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN is set by `cargo xtask test`");
     let template = format!("cold/o-{{{:02}..{:02}}}", N / 2, N - 2);
     let out = std::process::Command::new(&cli)
-        .args([
-            "prefetch",
-            &format!("{}://cloud", provider.scheme()),
-            "--template",
-            &template,
-            "--wait",
-        ])
+        .args(["prefetch", &scheme, "--template", &template, "--wait"])
         .env("AIS_ENDPOINT", &cl.endpoint)
         .output()
         .unwrap();
@@ -515,7 +581,6 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
         .collect();
     assert_eq!(cached, want, "listing marks the cached objects");
     assert_eq!(listed.len(), N - 1, "obj(0) was deleted");
-    let scheme = format!("{}://cloud", provider.scheme());
     for (flag, expect) in [
         ("--cached", want.clone()),
         ("--not-cached", vec![obj(1), obj(N - 1)]),
@@ -542,7 +607,7 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
 
     // With versioning.validate_warm_get, a changed or deleted backend object is noticed.
     let r = reqwest::Client::new()
-        .patch(format!("{ep}/v1/buckets/cloud?provider={prov}"))
+        .patch(format!("{ep}/v1/buckets/cloud?{bq}"))
         .json(&serde_json::json!({"action": "set-bprops", "value":
             {"versioning": {"validate_warm_get": true}}}))
         .send()
@@ -566,7 +631,7 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
     let e = c.get_object(&bck, &obj(3), None).await.unwrap_err();
     assert_eq!(e.status(), Some(404), "deleted in the cloud: {e}");
     let r = reqwest::Client::new()
-        .patch(format!("{ep}/v1/buckets/cloud?provider={prov}"))
+        .patch(format!("{ep}/v1/buckets/cloud?{bq}"))
         .json(&serde_json::json!({"action": "set-bprops", "value":
             {"versioning": {"validate_warm_get": false}}}))
         .send()
@@ -586,5 +651,25 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
     for i in [1, N - 1] {
         let e = c.get_object(&bck, &obj(i), None).await.unwrap_err();
         assert_eq!(e.status(), Some(503), "{}: {e}", obj(i));
+    }
+    if let Some((alias, _)) = remote {
+        let run = |args: &[&str]| {
+            let out = Command::new(&cli)
+                .args(args)
+                .env("AIS_ENDPOINT", &ep)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "ais {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        run(&["cluster", "remote-detach", alias]);
+        let text = run(&["show", "remote-cluster"]);
+        assert!(text.contains("No remote clusters attached"), "{text}");
+        let e = c.get_object(&bck, &obj(N - 1), None).await.unwrap_err();
+        assert_eq!(e.status(), Some(404), "detached: {e}");
     }
 }
