@@ -77,6 +77,7 @@ pub(crate) fn test(extra: &[String]) -> anyhow::Result<()> {
         ("prometheus", "prometheus"),
         ("rclone", "rclone"),
         ("npm", "npm"),
+        ("openssl", "openssl"),
     ])?;
     // Node programs (Azurite, the Azure Blob emulator), pinned by tests/e2e/node.
     let azurite = install_node_programs(&root, &target)?;

@@ -30,7 +30,7 @@ mod s3;
 pub use azure::AzureBackend;
 pub use gcs::GcsBackend;
 pub use remais::AisBackend;
-pub use s3::S3Backend;
+pub use s3::{S3Backend, aws_endpoint};
 
 use ais_core::Provider;
 use bytes::Bytes;
@@ -93,7 +93,8 @@ pub struct ListPage {
     pub next: String,
 }
 
-/// The HTTP client every backend uses: bounded connect and read waits.
+/// The HTTP client every backend uses: bounded connect and read waits; `http://` and
+/// `https://` (rustls; the system's CA certificates, or `SSL_CERT_FILE` / `SSL_CERT_DIR`).
 pub(crate) fn http_client() -> Result<reqwest::Client, Error> {
     reqwest::Client::builder()
         .tcp_nodelay(true)

@@ -33,6 +33,16 @@ pub(crate) fn encode_key(key: &str) -> String {
         .join("/")
 }
 
+/// The public S3 endpoint of `region` (`us-east-1` when empty).
+pub fn aws_endpoint(region: &str) -> String {
+    let region = if region.is_empty() {
+        "us-east-1"
+    } else {
+        region
+    };
+    format!("https://s3.{region}.amazonaws.com")
+}
+
 impl S3Backend {
     /// A backend at `endpoint` (`http://host:port`, path-style requests).
     pub fn new(
@@ -64,12 +74,17 @@ impl S3Backend {
     /// The backend the environment configures, if any (see the crate docs).
     pub fn from_env() -> Option<Result<S3Backend, Error>> {
         use crate::env as var;
-        let endpoint = var("S3_ENDPOINT")
-            .or_else(|| var("AWS_ENDPOINT_URL_S3"))
-            .or_else(|| var("AWS_ENDPOINT_URL"))?;
         let region = var("AWS_REGION")
             .or_else(|| var("AWS_DEFAULT_REGION"))
             .unwrap_or_default();
+        // No endpoint but credentials: AWS itself, at the region's endpoint (over TLS).
+        let endpoint = var("S3_ENDPOINT")
+            .or_else(|| var("AWS_ENDPOINT_URL_S3"))
+            .or_else(|| var("AWS_ENDPOINT_URL"))
+            .or_else(|| {
+                var("AWS_ACCESS_KEY_ID")?;
+                Some(aws_endpoint(&region))
+            })?;
         Some(S3Backend::new(
             &crate::endpoint_url(&endpoint),
             &region,

@@ -264,6 +264,165 @@ async fn azure_bucket_cold_warm_write_through() {
     .await;
 }
 
+/// Runs `openssl` (in `dir`), failing the test on error.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl (Debian package openssl, installed by `cargo xtask test`)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An `aws://` bucket behind an `https://` endpoint (moto with a certificate of a test CA the
+/// nodes trust through `SSL_CERT_FILE`): write-through PUT, evict, cold GET all over TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aws_bucket_over_tls() {
+    let dir = std::env::temp_dir().join(format!("ais-e2e-{}-moto-tls", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=ais-e2e-ca",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    let port = free_port();
+    let _emu = Emulator::start(
+        "moto-tls",
+        Command::new(venv_bin("moto_server")).args([
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-c",
+            dir.join("leaf.pem").to_str().unwrap(),
+            "-k",
+            dir.join("leaf.key").to_str().unwrap(),
+        ]),
+    );
+    let endpoint = format!("https://127.0.0.1:{port}");
+    // The test's own client trusts the test CA only; moto takes unsigned requests.
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(dir.join("ca.pem")).unwrap()).unwrap();
+    let https = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(ca)
+        .build()
+        .unwrap();
+    wait_for(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async {
+            let r = https.put(format!("{endpoint}/tlsb")).send().await.ok()?;
+            r.status().is_success().then_some(())
+        },
+    )
+    .await
+    .expect("moto over TLS up");
+
+    let ca_file = dir.join("ca.pem");
+    let cl = Cluster::deploy_with_env(
+        1,
+        1,
+        "cloud-tls",
+        &[
+            ("S3_ENDPOINT", &endpoint),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+            ("SSL_CERT_FILE", ca_file.to_str().unwrap()),
+        ],
+    )
+    .expect("deploy 1 proxy + 1 target");
+    let c = Client::new(&cl.endpoint).unwrap();
+    let bck = Bck::new("tlsb", ais_core::Provider::Aws).unwrap();
+    let body = data(9, 200_000);
+    c.put_object(&bck, "over/tls", body.clone().into(), None)
+        .await
+        .expect("write-through PUT over TLS");
+    // The only copy is the backend's once the cluster's is evicted: the cold GET proves the
+    // write-through, and reads over TLS.
+    let r = reqwest::Client::new()
+        .delete(format!("{}/v1/buckets/tlsb?provider=aws", cl.endpoint))
+        .json(
+            &serde_json::json!({"action": "evict-listrange", "value": {"objnames": ["over/tls"]}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let id = r.text().await.unwrap();
+    c.wait_job(&id, Duration::from_secs(60)).await.unwrap();
+    let (_, b) = c
+        .get_object(&bck, "over/tls", None)
+        .await
+        .expect("cold GET over TLS");
+    assert!(b[..] == body[..]);
+    let names: Vec<String> = c
+        .list_objects_all(&bck, "", "name")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, vec!["over/tls".to_string()]);
+}
+
 /// Stops a whole cluster (kill -9 of its nodes) when dropped.
 struct Stopped(Cluster);
 
