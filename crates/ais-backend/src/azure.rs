@@ -20,7 +20,6 @@
 
 use crate::{Error, ListPage, RemoteObject};
 use base64::Engine as _;
-use bytes::Bytes;
 use hmac::Mac as _;
 
 /// The service version requested (`x-ms-version`).
@@ -437,17 +436,6 @@ impl AzureBackend {
         let mut o = Self::describe(key, r.headers());
         o.size = len;
         Ok(o)
-    }
-
-    /// Uploads a small body held in memory.
-    pub async fn put_bytes(
-        &self,
-        bucket: &str,
-        key: &str,
-        b: Bytes,
-    ) -> Result<RemoteObject, Error> {
-        let len = b.len() as u64;
-        self.put(bucket, key, reqwest::Body::from(b), len).await
     }
 
     /// Deletes the blob (a missing one is not an error).

@@ -12,7 +12,6 @@
 //! (`GOOGLE_APPLICATION_CREDENTIALS`, a signed JWT exchanged for tokens) are not implemented.
 
 use crate::{Error, ListPage, RemoteObject};
-use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -300,17 +299,6 @@ impl GcsBackend {
         let mut o = Self::describe(&v);
         o.size = len;
         Ok(o)
-    }
-
-    /// Uploads a small body held in memory.
-    pub async fn put_bytes(
-        &self,
-        bucket: &str,
-        key: &str,
-        b: Bytes,
-    ) -> Result<RemoteObject, Error> {
-        let len = b.len() as u64;
-        self.put(bucket, key, reqwest::Body::from(b), len).await
     }
 
     /// Deletes the object (a missing one is not an error).

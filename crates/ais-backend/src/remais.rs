@@ -1,6 +1,7 @@
 //! Remote AIS clusters: `ais://@alias/bucket` is bucket `ais://bucket` of the cluster attached
 //! under `alias`, reached through its native API (`/v1/...`) at one of its proxies.
 
+use crate::s3::encode_key;
 use crate::{Error, ListPage, RemoteObject, check, http_client, send};
 use ais_core::wire::hdr;
 use std::time::Duration;
@@ -23,13 +24,6 @@ fn ais_msg(body: &str) -> Option<String> {
         .get("message")?
         .as_str()
         .map(str::to_string)
-}
-
-fn encode_key(key: &str) -> String {
-    key.split('/')
-        .map(|s| ais_s3::sigv4::uri_encode(s.as_bytes()))
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 impl AisBackend {

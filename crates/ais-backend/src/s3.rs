@@ -2,7 +2,6 @@
 //! endpoint.
 
 use crate::{Error, ListPage, RemoteObject};
-use bytes::Bytes;
 use std::time::SystemTime;
 
 /// An S3 (or S3-compatible) backend.
@@ -288,17 +287,6 @@ impl S3Backend {
         let mut o = Self::describe(key, r.headers());
         o.size = len;
         Ok(o)
-    }
-
-    /// PUTs a small body held in memory.
-    pub async fn put_bytes(
-        &self,
-        bucket: &str,
-        key: &str,
-        b: Bytes,
-    ) -> Result<RemoteObject, Error> {
-        let len = b.len() as u64;
-        self.put(bucket, key, reqwest::Body::from(b), len).await
     }
 
     /// Deletes the object (a missing one is not an error, as in S3).

@@ -58,6 +58,24 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Runs the `ais` CLI against `ep`: its stdout, or (with `ok = false`) nothing once it has
+/// failed as expected; the test fails when the outcome is the other one.
+fn ais_cli(ep: &str, args: &[&str], ok: bool) -> String {
+    let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN is set by `cargo xtask test`");
+    let out = Command::new(cli)
+        .args(args)
+        .env("AIS_ENDPOINT", ep)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.success(),
+        ok,
+        "ais {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A program installed in the test venv, next to `AIS_PYTHON`.
 fn venv_bin(name: &str) -> std::path::PathBuf {
     let python = std::env::var("AIS_PYTHON")
@@ -136,22 +154,16 @@ async fn aws_bucket_own_endpoint() {
     let (_, b) = c.get_object(&bck, "x", None).await.unwrap();
     assert_eq!(&b[..], b"from A", "the cluster's S3_ENDPOINT");
 
-    let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN is set by `cargo xtask test`");
-    let out = Command::new(&cli)
-        .args([
+    ais_cli(
+        &cl.endpoint,
+        &[
             "bucket",
             "props",
             "set",
             "s3://own",
             &format!("extra.aws.endpoint={ep_b}"),
-        ])
-        .env("AIS_ENDPOINT", &cl.endpoint)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ais bucket props set: {}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        true,
     );
     let props = c.head_bucket(&bck).await.unwrap();
     assert_eq!(
@@ -178,18 +190,17 @@ async fn aws_bucket_own_endpoint() {
         Err(ais_backend::Error::NotFound(_))
     ));
     // A bad endpoint is refused.
-    let out = Command::new(&cli)
-        .args([
+    ais_cli(
+        &cl.endpoint,
+        &[
             "bucket",
             "props",
             "set",
             "s3://own",
             "extra.aws.endpoint=ftp://x",
-        ])
-        .env("AIS_ENDPOINT", &cl.endpoint)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "ftp:// endpoint accepted");
+        ],
+        false,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -486,24 +497,13 @@ async fn scenario_in<E>(be: Backend, emu: E, env: &[(&str, &str)], remote: Optio
         .expect("deploy 1 proxy + 2 targets");
     let c = Client::new(&cl.endpoint).unwrap();
     let ep = cl.endpoint.clone();
-    let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN is set by `cargo xtask test`");
     if let Some((alias, url)) = remote {
-        let out = Command::new(&cli)
-            .args(["cluster", "remote-attach", &format!("{alias}={url}")])
-            .env("AIS_ENDPOINT", &ep)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "ais cluster remote-attach: {}",
-            String::from_utf8_lossy(&out.stderr)
+        ais_cli(
+            &ep,
+            &["cluster", "remote-attach", &format!("{alias}={url}")],
+            true,
         );
-        let out = Command::new(&cli)
-            .args(["show", "remote-cluster"])
-            .env("AIS_ENDPOINT", &ep)
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = ais_cli(&ep, &["show", "remote-cluster"], true);
         assert!(
             text.contains(alias) && text.contains(url) && text.contains("true"),
             "ais show remote-cluster: {text}"
@@ -697,17 +697,12 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
     );
     // Prefetch a range with the CLI (`ais prefetch ... --wait`).
     let template = format!("cold/o-{{{:02}..{:02}}}", N / 2, N - 2);
-    let out = std::process::Command::new(&cli)
-        .args(["prefetch", &scheme, "--template", &template, "--wait"])
-        .env("AIS_ENDPOINT", &cl.endpoint)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ais prefetch: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = ais_cli(
+        &ep,
+        &["prefetch", &scheme, "--template", &template, "--wait"],
+        true,
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("prefetch-listrange"));
+    assert!(out.contains("prefetch-listrange"), "{out}");
     for i in N / 2..N - 1 {
         assert!(present(obj(i)).await, "{} prefetched", obj(i));
     }
@@ -744,17 +739,12 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
         ("--cached", want.clone()),
         ("--not-cached", vec![obj(1), obj(N - 1)]),
     ] {
-        let out = std::process::Command::new(&cli)
-            .args(["--json", "ls", &scheme, "--prefix", "cold/", flag])
-            .env("AIS_ENDPOINT", &cl.endpoint)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "ais ls {flag}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = ais_cli(
+            &ep,
+            &["--json", "ls", &scheme, "--prefix", "cold/", flag],
+            true,
         );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         let names: Vec<String> = v
             .as_array()
             .unwrap()
@@ -812,21 +802,8 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
         assert_eq!(e.status(), Some(503), "{}: {e}", obj(i));
     }
     if let Some((alias, _)) = remote {
-        let run = |args: &[&str]| {
-            let out = Command::new(&cli)
-                .args(args)
-                .env("AIS_ENDPOINT", &ep)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "ais {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        };
-        run(&["cluster", "remote-detach", alias]);
-        let text = run(&["show", "remote-cluster"]);
+        ais_cli(&ep, &["cluster", "remote-detach", alias], true);
+        let text = ais_cli(&ep, &["show", "remote-cluster"], true);
         assert!(text.contains("No remote clusters attached"), "{text}");
         let e = c.get_object(&bck, &obj(N - 1), None).await.unwrap_err();
         assert_eq!(e.status(), Some(404), "detached: {e}");
