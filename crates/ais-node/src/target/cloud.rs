@@ -103,23 +103,43 @@ impl Target {
             Err(e) => return Err(backend_err(e)),
         };
         if stale {
-            let (locks, cname) = (self.locks.clone(), bck.cname_obj(obj));
-            tokio::task::spawn_blocking(move || {
-                let _g = Target::lock_for(&locks, digest)
-                    .lock()
-                    .expect("object lock");
-                ais_fs::delete_object(&loc, &cname)
-            })
-            .await
-            .map_err(join_err)?
-            .or_else(|e| match e {
-                ais_fs::Error::NotFound(_) => Ok(()),
-                e => Err(e),
-            })
-            .map_err(|e| self.fs_err(e))?;
+            self.drop_cached(bck, obj).await?;
             tracing::info!(obj = %bck.cname_obj(obj), "remote object changed: cached copy dropped");
         }
         Ok(())
+    }
+
+    /// Removes the cached copy of a remote object (none: nothing to do).
+    async fn drop_cached(&self, bck: &Bck, obj: &str) -> Result<(), Error> {
+        let digest = ais_placement::digest(bck.uname(obj).as_bytes());
+        let loc = self.mps().locate_digest(bck, obj, digest);
+        let (locks, cname) = (self.locks.clone(), bck.cname_obj(obj));
+        tokio::task::spawn_blocking(move || {
+            let _g = Target::lock_for(&locks, digest)
+                .lock()
+                .expect("object lock");
+            ais_fs::delete_object(&loc, &cname)
+        })
+        .await
+        .map_err(join_err)?
+        .or_else(|e| match e {
+            ais_fs::Error::NotFound(_) => Ok(()),
+            e => Err(e),
+        })
+        .map_err(|e| self.fs_err(e))
+    }
+
+    /// A cached copy of a remote object that failed its checksum: dropped, and the object
+    /// fetched again from the backend (cold GET).
+    pub(super) async fn cloud_refetch(
+        self: &Arc<Self>,
+        req: &crate::web::Req,
+        bck: &Bck,
+        obj: &str,
+    ) -> Result<Resp, Error> {
+        self.drop_cached(bck, obj).await?;
+        tracing::warn!(obj = %bck.cname_obj(obj), "cached copy corrupted: fetching it again");
+        self.cold_get_stream(req, bck, obj).await
     }
 
     /// Whether `bck` is a remote bucket this target can reach.

@@ -275,6 +275,10 @@ impl Target {
             Err(e) if e.kind() == ErrKind::NotFound && self.has_backend(bck) => {
                 self.cold_get_stream(req, bck, obj).await
             }
+            // A damaged cached copy of a remote object: the backend has the good one.
+            Err(e) if e.msg.contains("corrupt") && self.has_backend(bck) => {
+                self.cloud_refetch(req, bck, obj).await
+            }
             r => r,
         };
         self.or_rebuilt(r, bck, obj, || self.get_obj_local(req, bck, obj))

@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 const REB_CONCURRENCY: usize = 16;
 /// Path of the intra-cluster transport's streams on a target's intra-data endpoint.
 pub(super) const STREAM_PATH: &str = "/v1/intra/stream";
+/// Job snapshots a target keeps (finished ones beyond are forgotten, oldest first).
+const JOBS_KEPT: usize = 1024;
 /// Objects up to this size are read whole before they are queued on a stream.
 const SEND_INLINE_MAX: u64 = 256 << 10;
 /// Received objects being committed at once per stream.
@@ -73,6 +75,18 @@ impl Target {
         let mut m = self.reb.lock().expect("jobs lock");
         if m.contains_key(id) {
             return false;
+        }
+        // Bounded: the oldest finished jobs are forgotten.
+        while m.len() >= JOBS_KEPT {
+            let Some(old) = m
+                .values()
+                .filter(|s| !s.running)
+                .min_by_key(|s| s.end_ns)
+                .map(|s| s.id.clone())
+            else {
+                break;
+            };
+            m.remove(&old);
         }
         m.insert(
             id.to_string(),

@@ -58,6 +58,21 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The file under `dir` whose path ends with `suffix`.
+fn find_file(dir: &std::path::Path, suffix: &str) -> Option<std::path::PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = find_file(&p, suffix) {
+                return Some(f);
+            }
+        } else if p.to_string_lossy().ends_with(suffix) {
+            return Some(p);
+        }
+    }
+    None
+}
+
 /// Runs the `ais` CLI against `ep`: its stdout, or (with `ok = false`) nothing once it has
 /// failed as expected; the test fails when the outcome is the other one.
 fn ais_cli(ep: &str, args: &[&str], ok: bool) -> String {
@@ -787,6 +802,37 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
         .await
         .unwrap();
     assert!(r.status().is_success());
+
+    // With checksum.validate_warm_get, a cached copy damaged on disk is fetched again.
+    let r = reqwest::Client::new()
+        .patch(format!("{ep}/v1/buckets/cloud?{bq}"))
+        .json(&serde_json::json!({"action": "set-bprops", "value":
+            {"checksum": {"validate_warm_get": true}}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let file = find_file(&cl.dir, &format!("%ob/{}", obj(4))).expect("the cached copy on disk");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    let before = cold_count().await;
+    let (_, b) = c.get_object(&bck, &obj(4), None).await.unwrap();
+    assert!(
+        b[..] == data(4, size(4))[..],
+        "a damaged copy is not served"
+    );
+    wait_for(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async { (cold_count().await > before).then_some(()) },
+    )
+    .await
+    .expect("the damaged object fetched again");
+    assert!(
+        std::fs::read(&file).unwrap()[..] == data(4, size(4))[..],
+        "repaired on disk"
+    );
 
     // The emulator goes away: cached and prefetched objects are still served (warm GET never
     // touches the backend); evicted and never-fetched ones are a clear 503.
