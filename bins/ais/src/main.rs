@@ -148,6 +148,17 @@ enum Cmd {
         #[command(subcommand)]
         op: JobOp,
     },
+    /// Start a job: `ais start rebalance`, `ais start resilver [TARGET_ID]` (same as `ais job start`).
+    Start {
+        kind: String,
+        /// The target to run it on (resilver; default: every target).
+        node: Option<String>,
+        /// Wait for it to finish.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Stop a job by id or every running job of a kind: `ais stop rebalance` (same as `ais job stop`).
+    Stop { id_or_kind: String },
     /// Mountpaths of targets.
     Storage {
         #[command(subcommand)]
@@ -370,8 +381,60 @@ enum JobOp {
         #[arg(long, default_value_t = 600)]
         timeout: u64,
     },
-    /// Abort a job.
-    Stop { id: String },
+    /// Start a job (`rebalance`, or `resilver` on one target or all); prints its id.
+    Start {
+        kind: String,
+        /// The target to run it on (resilver; default: every target).
+        node: Option<String>,
+        /// Wait for it to finish.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Abort a job, by id, or every running job of a kind (e.g. `rebalance`).
+    Stop { id_or_kind: String },
+}
+
+/// `ais job start KIND [NODE] [--wait]`: prints the new job's id.
+async fn start_job(
+    c: &Client,
+    http: &reqwest::Client,
+    ep: &str,
+    kind: &str,
+    node: Option<&str>,
+    wait: bool,
+) -> Result<()> {
+    let id = send(
+        http.put(format!("{ep}/v1/cluster"))
+            .json(&serde_json::json!({
+                "action": "start",
+                "name": "",
+                "value": {"Kind": kind, "DaemonID": node.unwrap_or("")},
+            })),
+    )
+    .await?
+    .text()
+    .await?;
+    println!("{id}");
+    if wait {
+        let st = xfer::wait_job(c, &id, Duration::from_secs(3600)).await?;
+        println!("job {id} ({}) finished", st.kind);
+    }
+    Ok(())
+}
+
+/// `ais job stop ID|KIND`.
+async fn stop_job(http: &reqwest::Client, ep: &str, id_or_kind: &str) -> Result<()> {
+    let value = match ais_xact::resolve_kind(id_or_kind) {
+        Some(kind) if !kind.is_empty() => serde_json::json!({"Kind": kind}),
+        _ => serde_json::json!({"ID": id_or_kind}),
+    };
+    send(
+        http.put(format!("{ep}/v1/cluster"))
+            .json(&serde_json::json!({"action": "stop", "name": "", "value": value})),
+    )
+    .await?;
+    println!("{id_or_kind} stopped");
+    Ok(())
 }
 
 /// `ais://bucket[/object]` (also `s3://…` etc. for the provider).
@@ -1179,15 +1242,17 @@ async fn run(cli: Cli) -> Result<()> {
                     let st = xfer::wait_job(&c, &id, Duration::from_secs(timeout)).await?;
                     println!("job {id} ({}) finished", st.kind);
                 }
-                JobOp::Stop { id } => {
-                    send(http.put(format!("{ep}/v1/cluster")).json(
-                        &serde_json::json!({"action": "stop", "name": "", "value": {"ID": id}}),
-                    ))
-                    .await?;
-                    println!("job {id} stopped");
+                JobOp::Start { kind, node, wait } => {
+                    start_job(&c, &http, &ep, &kind, node.as_deref(), wait).await?
                 }
+                JobOp::Stop { id_or_kind } => stop_job(&http, &ep, &id_or_kind).await?,
             }
         }
+        Cmd::Start { kind, node, wait } => {
+            let http = reqwest::Client::new();
+            start_job(&c, &http, &ep, &kind, node.as_deref(), wait).await?
+        }
+        Cmd::Stop { id_or_kind } => stop_job(&reqwest::Client::new(), &ep, &id_or_kind).await?,
         Cmd::Cp {
             src,
             dst,

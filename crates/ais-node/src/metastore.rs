@@ -41,3 +41,14 @@ pub(crate) fn load<T: DeserializeOwned>(dir: &Path, name: &str) -> Result<Option
         Err(e) => Err(Error::Storage(format!("{}: {e}", p.display()))),
     }
 }
+
+/// Removes what [`save`] saved (absent is fine).
+pub(crate) fn remove(dir: &Path, name: &str) -> Result<(), Error> {
+    let p = dir.join(name);
+    match std::fs::remove_file(&p) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::Storage(format!("{}: {e}", p.display())))
+        }
+        _ => Ok(()),
+    }
+}

@@ -304,7 +304,8 @@ pub struct Jobs {
     inner: Mutex<Inner>,
 }
 
-fn new_id() -> String {
+/// A new job id: AIS's form (short, alphanumeric with `-`/`_` inside), from the OS random source.
+pub fn new_id() -> String {
     let mut b = [0u8; 10];
     getrandom::fill(&mut b).expect("OS random source available");
     ais_core::id::gen_job_id(&b)

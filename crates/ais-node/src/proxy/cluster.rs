@@ -160,13 +160,7 @@ impl Proxy {
                         }
                         Ok(web::ok())
                     }
-                    "start" => {
-                        let kind = get_ci_str(&msg.value, "kind").unwrap_or("");
-                        Err(Error::new(
-                            ErrKind::NotImplemented,
-                            format!("starting job kind \"{kind}\" is not supported yet"),
-                        ))
-                    }
+                    "start" => self.start_job(&msg.value).await,
                     a => self.node_action(a, &msg.value).await,
                 }
             }
@@ -174,6 +168,61 @@ impl Proxy {
                 Err(bad_path(req))
             }
             _ => Err(method_not_allowed(req)),
+        }
+    }
+
+    /// `start` (`api.StartXaction`, the SDK's `Job.start`): `rebalance` (of the whole cluster,
+    /// also when membership did not change: after an abort, say) and `resilver` (on the target
+    /// `DaemonID`, or on every target). Replies with the job id.
+    async fn start_job(self: &Arc<Self>, v: &Value) -> Result<Resp, Error> {
+        let raw = get_ci_str(v, "kind").unwrap_or("");
+        let kind = ais_xact::resolve_kind(raw)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| Error::bad_request(format!("unknown job kind \"{raw}\"")))?;
+        match kind {
+            "rebalance" => {
+                if self.bmd().list(None).is_empty() {
+                    return Err(Error::bad_request("rebalance: the cluster has no buckets"));
+                }
+                // A new map revision names the rebalance (`g<version>`), as membership changes do.
+                let smap = self.modify_smap(|_| Ok(true)).await?;
+                let id = self
+                    .start_rebalance(&smap)
+                    .ok_or_else(|| Error::bad_request("rebalance: no target can take objects"))?;
+                Ok(web::text(id))
+            }
+            "resilver" => {
+                let node = get_ci_str(v, "daemonid")
+                    .or_else(|| get_ci_str(v, "node"))
+                    .unwrap_or("");
+                let smap = self.smap();
+                let targets: Vec<ais_meta::Snode> = if node.is_empty() {
+                    smap.tmap.values().cloned().collect()
+                } else {
+                    vec![smap.tmap.get(node).cloned().ok_or_else(|| {
+                        Error::new(
+                            ErrKind::NotFound,
+                            format!(
+                                "resilver: target \"{node}\" does not exist in the cluster map"
+                            ),
+                        )
+                    })?]
+                };
+                let tids: Vec<String> = targets.iter().map(|t| t.daemon_id.clone()).collect();
+                let id = self.jobs.start("resilver", None, &tids);
+                let me = self.clone();
+                let jid = id.clone();
+                tokio::spawn(async move {
+                    let v = json!({"id": jid});
+                    let (stats, errs) = me.run_target_job(&jid, &targets, "resilver", &v).await;
+                    me.jobs.finish(&jid, stats, errs);
+                });
+                Ok(web::text(id))
+            }
+            k => Err(Error::new(
+                ErrKind::NotImplemented,
+                format!("starting job kind \"{k}\" is not supported yet"),
+            )),
         }
     }
 

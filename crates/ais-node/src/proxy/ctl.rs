@@ -73,6 +73,13 @@ impl ais_metasync::Handler for Proxy {
     }
 
     async fn control(&self, action: String, value: serde_json::Value) -> Result<(), Error> {
+        // A target started a job on its own (a resilver): track it.
+        if action == "adopt-jobs" {
+            if self.ctl.is_primary() {
+                self.adopt_jobs().await;
+            }
+            return Ok(());
+        }
         crate::ctl::node_control(&self.ctl, &action, &value, || {})
     }
 }
@@ -314,11 +321,23 @@ impl Proxy {
         }
         let flag_bool = |k: &str| get_ci(value, k).and_then(|v| v.as_bool()).unwrap_or(false);
         let url = node.intra_control_net.direct_url.clone();
+        // The rebalance a maintenance change started (the reply names it, as AIS's does).
+        let reb_of = |smap: &ais_meta::Smap| {
+            let id = format!("g{}", smap.version);
+            if self.jobs.get(&id).is_some() {
+                id
+            } else {
+                String::new()
+            }
+        };
+        let mut reb = String::new();
         match action {
             "start-maintenance" | "shutdown-node" => {
                 let id = sid.clone();
-                self.modify_smap(move |s| set_flags(s, &id, snode_flag::MAINTENANCE, true))
+                let smap = self
+                    .modify_smap(move |s| set_flags(s, &id, snode_flag::MAINTENANCE, true))
                     .await?;
+                reb = reb_of(&smap);
                 if action == "shutdown-node" {
                     self.ctl
                         .peers
@@ -329,15 +348,17 @@ impl Proxy {
             }
             "stop-maintenance" => {
                 let id = sid.clone();
-                self.modify_smap(move |s| {
-                    set_flags(
-                        s,
-                        &id,
-                        snode_flag::MAINTENANCE | snode_flag::DECOMMISSION,
-                        false,
-                    )
-                })
-                .await?;
+                let smap = self
+                    .modify_smap(move |s| {
+                        set_flags(
+                            s,
+                            &id,
+                            snode_flag::MAINTENANCE | snode_flag::DECOMMISSION,
+                            false,
+                        )
+                    })
+                    .await?;
+                reb = reb_of(&smap);
             }
             "decommission-node"
                 if !flag_bool("skip_rebalance")
@@ -410,7 +431,7 @@ impl Proxy {
             }
         }
         tracing::info!(%action, node = %node.name(), smap = self.smap().version, "node action done");
-        Ok(web::text(""))
+        Ok(web::text(reb))
     }
 
     /// `PUT /v1/cluster/proxy/<ID>`: hands the primary role to another proxy.

@@ -23,12 +23,20 @@ fn placeable(s: &Smap) -> Vec<&str> {
         .collect()
 }
 
-/// A target's job counters in the job table's shape.
+/// A target's job counters in the job table's shape (a resilver's moves stay local).
 fn snap_stats(s: &RebSnap) -> SnapStats {
-    SnapStats {
-        out_objs: s.objs,
-        out_bytes: s.bytes,
-        ..Default::default()
+    if s.kind == "resilver" {
+        SnapStats {
+            loc_objs: s.objs,
+            loc_bytes: s.bytes,
+            ..Default::default()
+        }
+    } else {
+        SnapStats {
+            out_objs: s.objs,
+            out_bytes: s.bytes,
+            ..Default::default()
+        }
     }
 }
 
@@ -37,10 +45,16 @@ impl Proxy {
     /// returns its id.
     pub(super) fn maybe_rebalance(self: &Arc<Self>, before: &Smap, after: &Smap) -> Option<String> {
         // Nothing to move without buckets (e.g. while a new cluster's targets join).
-        if placeable(before) == placeable(after)
-            || placeable(after).is_empty()
-            || self.bmd().list(None).is_empty()
-        {
+        if placeable(before) == placeable(after) {
+            return None;
+        }
+        self.start_rebalance(after)
+    }
+
+    /// Starts rebalance `g<version of smap>` on every target of `smap` and tracks it; `None`
+    /// when there is nothing to do (no buckets, no placeable target).
+    pub(super) fn start_rebalance(self: &Arc<Self>, after: &Smap) -> Option<String> {
+        if placeable(after).is_empty() || self.bmd().list(None).is_empty() {
             return None;
         }
         let id = format!("g{}", after.version);

@@ -81,10 +81,10 @@ impl Target {
         tracing::error!(node = %self.name, mountpath = %mp, %why, "mountpath failed its health check: disabling");
         self.ctl.stats.err_io.inc();
         match self
-            .mp_change(&http::Method::POST, "disable-mp", mp.to_string())
+            .mp_change(&http::Method::POST, "disable-mp", mp.to_string(), true)
             .await
         {
-            Ok(()) => true,
+            Ok(_) => true,
             Err(e) => {
                 tracing::error!(mountpath = %mp, err = %e, "could not disable a failed mountpath");
                 false

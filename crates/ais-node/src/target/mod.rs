@@ -38,8 +38,11 @@ pub(crate) struct MpAdmin {
     pub(crate) draining: Vec<String>,
     /// Disabled (kept in the node's volume list, not used).
     pub(crate) disabled: Vec<String>,
-    /// A resilver is running.
+    /// Objects may be off their HRW mountpath (a resilver runs, or one is needed: aborted,
+    /// interrupted, or postponed with `dntres`): reads look on the other mountpaths too.
     pub(crate) resilvering: bool,
+    /// The running resilver job.
+    pub(crate) current: Option<String>,
 }
 
 /// Number of per-object lock stripes (serialize read-modify-write of one object's metadata).
@@ -55,6 +58,8 @@ pub(crate) struct Target {
     locks: Arc<Vec<Mutex<()>>>,
     /// Rebalances this target ran or runs, by id.
     reb: Mutex<std::collections::HashMap<String, reb::RebSnap>>,
+    /// The rebalance not yet completed here (persisted in `reb::REB_MARKER`).
+    reb_pending: Mutex<Option<String>>,
     /// When the set of placeable targets last changed (GETs that miss then ask the neighbors).
     last_target_change: Mutex<Instant>,
     /// When each mountpath was last probed by the filesystem health checker.
@@ -79,7 +84,8 @@ impl Target {
         cfg: Arc<NodeConfig>,
         si_of: impl FnOnce(&str) -> Snode,
     ) -> Result<Arc<Self>, NodeError> {
-        let (paths, disabled) = mp::startup_mountpaths(&cfg)?;
+        let vmd = mp::startup_mountpaths(&cfg)?;
+        let paths = vmd.mountpaths.clone();
         let mps = {
             let paths = paths.clone();
             tokio::task::spawn_blocking(move || Mountpaths::new(&paths))
@@ -105,6 +111,11 @@ impl Target {
             ais_transport::Sender::new(ais_transport::Config::default(), h)
                 .map_err(|e| NodeError::Config(e.to_string()))?
         };
+        let reb_pending = crate::metastore::load::<reb::RebMarker>(
+            std::path::Path::new(&cfg.local.confdir),
+            reb::REB_MARKER,
+        )?
+        .map(|m| m.id);
         let ctl = Ctl::new(si, meta, cfg)?;
         Ok(Arc::new_cyclic(|weak| Target {
             xport,
@@ -113,11 +124,14 @@ impl Target {
             ctl,
             mps: std::sync::RwLock::new(Arc::new(mps)),
             mp_admin: Mutex::new(MpAdmin {
-                disabled,
-                ..Default::default()
+                disabled: vmd.disabled,
+                draining: vmd.draining,
+                resilvering: vmd.resilver_needed,
+                current: None,
             }),
             locks: Arc::new((0..LOCK_STRIPES).map(|_| Mutex::new(())).collect()),
             reb: Mutex::new(std::collections::HashMap::new()),
+            reb_pending: Mutex::new(reb_pending),
             last_target_change: Mutex::new(
                 Instant::now()
                     .checked_sub(reb::GFN_WINDOW)
@@ -160,6 +174,13 @@ impl Target {
     pub(crate) async fn start(self: &Arc<Self>) -> Result<(), NodeError> {
         let inst = self.ctl.join().await?;
         self.after_install(inst).await;
+        // Work cut short by a restart (or an abort) resumes: a rebalance not completed here, a
+        // resilver not finished.
+        if let Some(id) = self.reb_marker() {
+            tracing::info!(%id, "resuming an interrupted rebalance");
+            self.start_rebalance(id);
+        }
+        self.resume_resilver().await;
         self.ctl
             .started
             .store(true, std::sync::atomic::Ordering::Release);
@@ -598,19 +619,23 @@ impl ais_metasync::Handler for Target {
             me.start_bck_job(action == "ec-encode", req);
             return Ok(());
         }
-        if action == "rebalance" {
+        if action == "rebalance" || action == "resilver" {
             let id = value
                 .get("id")
                 .and_then(|v| v.as_str())
                 .unwrap_or("")
                 .to_string();
             if id.is_empty() {
-                return Err(Error::bad_request("rebalance: missing id"));
+                return Err(Error::bad_request(format!("{action}: missing id")));
             }
             let me = self
                 .self_arc()
                 .ok_or_else(|| Error::internal("target is shutting down"))?;
-            me.start_rebalance(id);
+            if action == "rebalance" {
+                me.start_rebalance(id);
+            } else {
+                me.start_resilver(Some(id));
+            }
             return Ok(());
         }
         let mps = self.mps();

@@ -22,22 +22,30 @@ pub(crate) struct Vmd {
     pub(crate) mountpaths: Vec<String>,
     #[serde(default)]
     pub(crate) disabled: Vec<String>,
+    /// Detached or disabled, still holding objects a resilver has to move off.
+    #[serde(default)]
+    pub(crate) draining: Vec<String>,
+    /// Objects may be off their HRW mountpath: a resilver is to run (again) at start-up.
+    #[serde(default)]
+    pub(crate) resilver_needed: bool,
 }
 
-/// The mountpaths to open at start-up: the persisted list if any, else the config's.
-pub(crate) fn startup_mountpaths(
-    cfg: &crate::NodeConfig,
-) -> Result<(Vec<String>, Vec<String>), crate::Error> {
+/// The volume list to open at start-up: the persisted one if any, else the config's mountpaths.
+pub(crate) fn startup_mountpaths(cfg: &crate::NodeConfig) -> Result<Vmd, crate::Error> {
     let dir = std::path::Path::new(&cfg.local.confdir);
     match crate::metastore::load::<Vmd>(dir, VMD_FILE)? {
-        Some(v) if !v.mountpaths.is_empty() => Ok((v.mountpaths, v.disabled)),
-        _ => Ok((cfg.local.mountpaths(), Vec::new())),
+        Some(v) if !v.mountpaths.is_empty() => Ok(v),
+        _ => Ok(Vmd {
+            mountpaths: cfg.local.mountpaths(),
+            ..Default::default()
+        }),
     }
 }
 
 impl Target {
     /// `/v1/daemon/mountpaths`: `PUT` attach-mp, `DELETE` detach-mp, `POST` enable-mp /
-    /// disable-mp / rescan-mp; the value is the mountpath.
+    /// disable-mp / rescan-mp; the value is the mountpath. A change starts a resilver job
+    /// (its id is the reply's body) unless `dntres=true` postpones it (`start` kind resilver).
     pub(super) async fn mountpath_action(self: &Arc<Self>, req: &mut Req) -> Result<Resp, Error> {
         let msg = ais_core::wire::ActMsg::parse(&req.read_body().await?)?;
         let path = msg.value.as_str().unwrap_or("").to_string();
@@ -48,23 +56,30 @@ impl Target {
             )));
         }
         let path = ais_core::config::clean_path(&path);
-        self.mp_change(&req.method, &msg.action, path).await?;
-        Ok(web::ok())
+        let resilver = !req.q_bool("dntres");
+        let id = self
+            .mp_change(&req.method, &msg.action, path, resilver)
+            .await?;
+        Ok(match id {
+            Some(id) => web::text(id),
+            None => web::ok(),
+        })
     }
 
-    /// Attaches, enables, detaches or disables a mountpath (see [`Target::mountpath_action`])
-    /// and starts the resilver.
+    /// Attaches, enables, detaches or disables a mountpath (see [`Target::mountpath_action`]);
+    /// returns the id of the resilver it starts.
     pub(super) async fn mp_change(
         self: &Arc<Self>,
         method: &http::Method,
         action: &str,
         path: String,
-    ) -> Result<(), Error> {
+        resilver: bool,
+    ) -> Result<Option<String>, Error> {
         let cur: Vec<String> = self.mps().all().iter().map(|m| m.path.clone()).collect();
         let (next, drain, disable, enable) = match (method, action) {
             (&http::Method::PUT, "attach-mp") | (&http::Method::POST, "enable-mp") => {
                 if cur.contains(&path) {
-                    return Ok(());
+                    return Ok(None);
                 }
                 let mut n = cur.clone();
                 n.push(path.clone());
@@ -90,7 +105,7 @@ impl Target {
                     false,
                 )
             }
-            (&http::Method::POST, "rescan-mp") => return Ok(()),
+            (&http::Method::POST, "rescan-mp") => return Ok(None),
             (_, a) => {
                 return Err(Error::new(
                     ErrKind::NotImplemented,
@@ -115,22 +130,93 @@ impl Target {
                 a.disabled.retain(|p| *p != path);
             }
             a.resilvering = true;
-            let vmd = Vmd {
-                mountpaths: next,
-                disabled: a.disabled.clone(),
-            };
-            crate::metastore::save(
-                std::path::Path::new(&self.ctl.cfg.local.confdir),
-                VMD_FILE,
-                &vmd,
-            )
-            .map_err(|e| Error::internal(e.to_string()))?;
+            self.save_vmd(&a, next)?;
         }
         *self.mps.write().expect("mountpaths lock") = Arc::new(mps);
-        tracing::info!(%action, mountpath = %path, "mountpaths changed: resilver");
+        tracing::info!(%action, mountpath = %path, resilver, "mountpaths changed");
+        if !resilver {
+            return Ok(None);
+        }
+        let id = self.start_resilver(None);
+        self.announce_jobs().await;
+        Ok(Some(id))
+    }
+
+    /// Persists the volume list: `mountpaths` and the admin state `a`.
+    fn save_vmd(&self, a: &super::MpAdmin, mountpaths: Vec<String>) -> Result<(), Error> {
+        let vmd = Vmd {
+            mountpaths,
+            disabled: a.disabled.clone(),
+            draining: a.draining.clone(),
+            resilver_needed: a.resilvering,
+        };
+        crate::metastore::save(
+            std::path::Path::new(&self.ctl.cfg.local.confdir),
+            VMD_FILE,
+            &vmd,
+        )
+        .map_err(|e| Error::internal(e.to_string()))
+    }
+
+    /// Tells the primary that this target started a job on its own (a resilver), so that it
+    /// tracks it and the jobs API reports it.
+    pub(super) async fn announce_jobs(&self) {
+        let Some(p) = self.smap().proxy_si.clone() else {
+            return;
+        };
+        let r = self
+            .ctl
+            .peers
+            .control(
+                &p.intra_control_net.direct_url,
+                "adopt-jobs",
+                &serde_json::json!({}),
+            )
+            .await;
+        if let Err(e) = r {
+            tracing::debug!(err = %e, "announcing jobs to the primary");
+        }
+    }
+
+    /// Starts resilver job `id` (a new id if `None`; idempotent per id); a running resilver is
+    /// superseded (aborted: this one walks everything again). Returns the id.
+    pub(crate) fn start_resilver(self: &Arc<Self>, id: Option<String>) -> String {
+        let id = id.unwrap_or_else(ais_xact::new_id);
+        if !self.job_begin(&id, "resilver", None) {
+            return id;
+        }
+        let prev = {
+            let mut a = self.mp_admin.lock().expect("mountpath admin lock");
+            if !a.resilvering {
+                a.resilvering = true;
+                if let Err(e) = self.save_vmd(&a, self.mp_paths()) {
+                    tracing::warn!(err = %e, "saving the volume list");
+                }
+            }
+            a.current.replace(id.clone())
+        };
+        if let Some(p) = prev {
+            self.abort_job(&p);
+            tracing::info!(%id, superseded = %p, "resilver supersedes the running one");
+        }
         let me = self.clone();
-        tokio::spawn(async move { me.resilver().await });
-        Ok(())
+        let rid = id.clone();
+        tokio::spawn(async move { me.resilver(rid).await });
+        id
+    }
+
+    /// At start-up: resumes a resilver that a restart cut short (or one still needed).
+    pub(super) async fn resume_resilver(self: &Arc<Self>) {
+        if !self.resilver_active() {
+            return;
+        }
+        let id = self.start_resilver(None);
+        tracing::info!(%id, "resuming an unfinished resilver");
+        self.announce_jobs().await;
+    }
+
+    fn mp_paths(&self) -> Vec<String> {
+        self.mps().all().iter().map(|m| m.path.clone()).collect()
     }
 
     /// Whether reads should also look off the HRW mountpath.
@@ -141,7 +227,7 @@ impl Target {
 
     /// Where else an object may be while resilvering: the same name on every other mountpath.
     pub(super) fn other_locations(&self, bck: &Bck, obj: &str, skip: &str) -> Vec<Location> {
-        let mut paths: Vec<String> = self.mps().all().iter().map(|m| m.path.clone()).collect();
+        let mut paths = self.mp_paths();
         paths.extend(
             self.mp_admin
                 .lock()
@@ -157,85 +243,122 @@ impl Target {
             .collect()
     }
 
-    async fn resilver(self: Arc<Self>) {
+    /// Resilver job `id`: moves every object not on its HRW mountpath there, from the
+    /// mountpaths in use and the draining ones; a drained mountpath is let go at the end. An
+    /// aborted (or superseded) resilver leaves reads looking everywhere until one completes.
+    async fn resilver(self: Arc<Self>, id: String) {
         let t0 = Instant::now();
-        let mut moved = 0u64;
-        let mut errs = 0u64;
-        loop {
-            let draining = self
-                .mp_admin
-                .lock()
-                .expect("mountpath admin lock")
-                .draining
-                .clone();
-            let mut sources: Vec<String> =
-                self.mps().all().iter().map(|m| m.path.clone()).collect();
-            sources.extend(draining.iter().cloned());
-            for src in &sources {
-                for bck in self.bmd().list(None) {
-                    let dir = ais_fs::bucket_dir(src, &bck).join(ais_fs::CT_OBJ);
-                    let mut after = String::new();
-                    loop {
-                        let (d, a) = (dir.clone(), after.clone());
-                        let Ok(Ok(page)) = tokio::task::spawn_blocking(move || {
-                            ais_fs::walk_bucket(&d, "", &a, RES_PAGE)
-                        })
-                        .await
-                        else {
-                            errs += 1;
+        let draining = self
+            .mp_admin
+            .lock()
+            .expect("mountpath admin lock")
+            .draining
+            .clone();
+        let mut sources = self.mp_paths();
+        sources.extend(draining.iter().cloned());
+        let mut errs: Vec<String> = Vec::new();
+        let mut aborted = false;
+        'walk: for src in &sources {
+            for bck in self.bmd().list(None) {
+                let dir = ais_fs::bucket_dir(src, &bck).join(ais_fs::CT_OBJ);
+                let mut after = String::new();
+                loop {
+                    if self.is_aborted(&id) {
+                        aborted = true;
+                        break 'walk;
+                    }
+                    let (d, a) = (dir.clone(), after.clone());
+                    let page = match tokio::task::spawn_blocking(move || {
+                        ais_fs::walk_bucket(&d, "", &a, RES_PAGE)
+                    })
+                    .await
+                    {
+                        Ok(Ok(p)) => p,
+                        Ok(Err(e)) => {
+                            errs.push(format!("{}: {e}", dir.display()));
                             break;
-                        };
-                        let Some(last) = page.last() else { break };
-                        after = last.name.clone();
-                        let mps = self.mps();
-                        let locks = self.locks.clone();
-                        let (b, src2) = (bck.clone(), src.clone());
-                        let r = tokio::task::spawn_blocking(move || {
-                            let (mut n, mut e) = (0u64, 0u64);
-                            for ent in page {
-                                let d = ais_placement::digest(b.uname(&ent.name).as_bytes());
-                                let to = mps.locate_digest(&b, &ent.name, d);
-                                if to.mountpath == src2 {
-                                    continue;
-                                }
-                                let _g = Target::lock_for(&locks, d).lock().expect("object lock");
-                                let from = Location { fqn: ent.fqn.clone(), mountpath: src2.clone(), bck_dir: ais_fs::bucket_dir(&src2, &b), obj_name: ent.name.clone(), hashed: to.hashed };
-                                match ais_fs::move_object(&from, &to) {
-                                    Ok(()) => n += 1,
-                                    Err(err) => {
-                                        tracing::warn!(obj = %b.cname_obj(&ent.name), %err, "resilver: move failed");
-                                        e += 1;
-                                    }
-                                }
-                            }
-                            (n, e)
-                        })
-                        .await;
-                        match r {
-                            Ok((n, e)) => {
-                                moved += n;
-                                errs += e;
-                            }
-                            Err(_) => errs += 1,
                         }
+                        Err(e) => {
+                            errs.push(e.to_string());
+                            break;
+                        }
+                    };
+                    let Some(last) = page.last() else { break };
+                    after = last.name.clone();
+                    let mps = self.mps();
+                    let locks = self.locks.clone();
+                    let (b, src2) = (bck.clone(), src.clone());
+                    let r = tokio::task::spawn_blocking(move || {
+                        let (mut n, mut bytes, mut e) = (0i64, 0i64, Vec::new());
+                        for ent in page {
+                            let d = ais_placement::digest(b.uname(&ent.name).as_bytes());
+                            let to = mps.locate_digest(&b, &ent.name, d);
+                            if to.mountpath == src2 {
+                                continue;
+                            }
+                            let _g = Target::lock_for(&locks, d).lock().expect("object lock");
+                            // Gone since the walk (deleted, or moved by a superseded resilver).
+                            let Ok(meta) = std::fs::metadata(&ent.fqn) else {
+                                continue;
+                            };
+                            let from = Location {
+                                fqn: ent.fqn.clone(),
+                                mountpath: src2.clone(),
+                                bck_dir: ais_fs::bucket_dir(&src2, &b),
+                                obj_name: ent.name.clone(),
+                                hashed: to.hashed,
+                            };
+                            match ais_fs::move_object(&from, &to) {
+                                Ok(()) => {
+                                    n += 1;
+                                    bytes += meta.len() as i64;
+                                }
+                                Err(err) => {
+                                    tracing::warn!(obj = %b.cname_obj(&ent.name), %err, "resilver: move failed");
+                                    e.push(format!("{}: {err}", b.cname_obj(&ent.name)));
+                                }
+                            }
+                        }
+                        (n, bytes, e)
+                    })
+                    .await;
+                    match r {
+                        Ok((n, bytes, e)) => {
+                            for m in e.iter().take(32usize.saturating_sub(errs.len())) {
+                                errs.push(m.clone());
+                            }
+                            self.reb_add(&id, n, bytes, None);
+                        }
+                        Err(e) => errs.push(e.to_string()),
                     }
                 }
             }
-            // A drained mountpath is let go once nothing is left on it; another change while we
-            // ran may need one more pass.
+        }
+        {
             let mut a = self.mp_admin.lock().expect("mountpath admin lock");
-            a.draining.retain(|p| !draining.contains(p));
-            if a.draining.is_empty() {
-                a.resilvering = false;
-                break;
+            let current = a.current.as_deref() == Some(id.as_str());
+            if current {
+                a.current = None;
+            }
+            // Only a complete pass lets the drained mountpaths go and reads stop looking around.
+            if current && !aborted && errs.is_empty() {
+                a.draining.retain(|p| !draining.contains(p));
+                a.resilvering = !a.draining.is_empty();
+            }
+            if let Err(e) = self.save_vmd(&a, self.mp_paths()) {
+                tracing::warn!(err = %e, "saving the volume list");
             }
         }
-        tracing::info!(
-            moved,
-            errs,
-            elapsed_ms = t0.elapsed().as_millis() as u64,
-            "resilver done"
-        );
+        let err = if aborted {
+            Some(Error::new(ErrKind::Conflict, format!("{id} aborted")))
+        } else if errs.is_empty() {
+            None
+        } else {
+            Some(Error::internal(errs.join("; ")))
+        };
+        if let Some(s) = self.job_done(&id, err) {
+            tracing::info!(%id, moved = s.objs, bytes = s.bytes, errs = s.errs.len(), aborted, elapsed_ms = t0.elapsed().as_millis() as u64, "resilver done");
+        }
     }
 }
 

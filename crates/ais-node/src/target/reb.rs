@@ -45,6 +45,21 @@ struct ReceivedObj {
 const REB_PAGE: usize = 1000;
 /// How long after a change of the target set GETs that miss ask the neighbors.
 pub(super) const GFN_WINDOW: Duration = Duration::from_secs(600);
+/// File (in the confdir) naming the rebalance this target has not completed.
+pub(super) const REB_MARKER: &str = ".ais.reb";
+
+/// The contents of [`REB_MARKER`].
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct RebMarker {
+    pub(super) id: String,
+}
+
+/// The number in a rebalance id `g<N>` (0 if it has none).
+fn reb_num(id: &str) -> u64 {
+    id.strip_prefix('g')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
 
 /// One target's view of a job it runs (rebalance, copies, prefetch/evict, mirror/EC jobs):
 /// served at `/v1/intra/status/<id>` and, all of them, at `/v1/intra/jobs` (from which a
@@ -143,20 +158,83 @@ impl Target {
         }
     }
 
-    /// Starts rebalance `id` in the background (idempotent per id).
+    /// Starts rebalance `id` (`g<N>`) in the background (idempotent per id). A newer
+    /// rebalance supersedes a running older one (it walks everything again against the newest
+    /// map), so an older id is not started while a newer one runs. Until a rebalance completes
+    /// (not aborted, not cut short by a restart), its id is kept in [`REB_MARKER`]: GETs that
+    /// miss keep asking the neighbors, and the rebalance resumes when the target restarts.
     pub(crate) fn start_rebalance(self: &Arc<Self>, id: String) {
+        let num = reb_num(&id);
+        {
+            let m = self.reb.lock().expect("jobs lock");
+            if m.values()
+                .any(|s| s.running && s.kind == "rebalance" && reb_num(&s.id) > num)
+            {
+                tracing::info!(%id, "rebalance not started: a newer one runs");
+                return;
+            }
+        }
+        // Needed from now on (even if this one was aborted before it began), until a rebalance
+        // at least this new completes.
+        if self.reb_marker().is_none_or(|m| reb_num(&m) < num) {
+            self.set_reb_marker(Some(&id));
+        }
+        *self.last_target_change.lock().expect("lock") = Instant::now();
         if !self.job_begin(&id, "rebalance", None) {
             return;
         }
-        *self.last_target_change.lock().expect("lock") = Instant::now();
+        let older: Vec<String> = {
+            let mut m = self.reb.lock().expect("jobs lock");
+            m.values_mut()
+                .filter(|s| s.running && s.kind == "rebalance" && s.id != id)
+                .map(|s| {
+                    s.aborted = true;
+                    s.id.clone()
+                })
+                .collect()
+        };
+        if !older.is_empty() {
+            tracing::info!(%id, ?older, "rebalance supersedes the running one");
+        }
         let me = self.clone();
         tokio::spawn(async move {
             let t0 = Instant::now();
             let r = me.rebalance_pass(&id).await;
+            let complete = r.is_ok() && !me.is_aborted(&id);
             if let Some(s) = me.job_done(&id, r.err()) {
-                tracing::info!(%id, objs = s.objs, bytes = s.bytes, errs = s.errs.len(), elapsed_ms = t0.elapsed().as_millis() as u64, "rebalance done");
+                tracing::info!(%id, objs = s.objs, bytes = s.bytes, errs = s.errs.len(), elapsed_ms = t0.elapsed().as_millis() as u64, complete, "rebalance done");
+            }
+            if complete {
+                me.clear_reb_marker(&id);
             }
         });
+    }
+
+    /// The rebalance this target has not completed (aborted, or interrupted by a restart).
+    pub(super) fn reb_marker(&self) -> Option<String> {
+        self.reb_pending.lock().expect("marker lock").clone()
+    }
+
+    fn set_reb_marker(&self, id: Option<&str>) {
+        let dir = std::path::Path::new(&self.ctl.cfg.local.confdir);
+        let r = match id {
+            Some(id) => crate::metastore::save(dir, REB_MARKER, &RebMarker { id: id.into() }),
+            None => crate::metastore::remove(dir, REB_MARKER),
+        };
+        if let Err(e) = r {
+            tracing::warn!(err = %e, "rebalance marker");
+        }
+        *self.reb_pending.lock().expect("marker lock") = id.map(str::to_string);
+    }
+
+    /// Drops the marker once rebalance `id` completed, unless a newer one took its place.
+    fn clear_reb_marker(&self, id: &str) {
+        if self
+            .reb_marker()
+            .is_some_and(|m| reb_num(&m) <= reb_num(id))
+        {
+            self.set_reb_marker(None);
+        }
     }
 
     /// Marks job `id` aborted; its loops stop at the next object.
@@ -232,6 +310,9 @@ impl Target {
                                 }
                                 match self.migrate(&bck, &name, &owner).await {
                                     Ok(n) => self.reb_add(id, 1, n as i64, None),
+                                    // Gone since the walk: deleted, or moved by a rebalance
+                                    // this one superseded.
+                                    Err(e) if e.kind == ais_core::ErrKind::NotFound => {}
                                     Err(e) => {
                                         tracing::warn!(obj = %bck.cname_obj(&name), to = %owner.name(), err = %e, "rebalance: send failed");
                                         self.reb_add(id, 0, 0, Some(format!("{}: {e}", bck.cname_obj(&name))));
@@ -526,6 +607,7 @@ impl Target {
     /// Whether GETs that miss should ask the neighbors (a rebalance may be moving objects).
     pub(super) fn gfn_active(&self) -> bool {
         self.last_target_change.lock().expect("lock").elapsed() < GFN_WINDOW
+            || self.reb_marker().is_some()
             || self
                 .reb
                 .lock()

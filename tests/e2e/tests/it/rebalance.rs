@@ -243,9 +243,6 @@ async fn rebalance_under_load() {
         );
     }
 
-    // 2. Maintenance: the target's objects move off while a client reads; back on stop.
-    let smap = c.smap().await.unwrap();
-    let maint = smap.tmap.keys().last().unwrap().clone();
     let node_action = |action: &'static str, sid: String| {
         let ep = ep.clone();
         async move {
@@ -258,6 +255,177 @@ async fn rebalance_under_load() {
             assert_eq!(r.status().as_u16(), 200, "{action}");
         }
     };
+
+    // 1b. An interrupted rebalance: aborted right after it starts (`ais stop rebalance`), then
+    //     started again with the SDK's `Job.start()`: reads never fail meanwhile, and the
+    //     restarted one puts every object at its owner. The SDK reports both as they went.
+    {
+        let py = std::env::var("AIS_PYTHON").expect("AIS_PYTHON (run with `cargo xtask test`)");
+        let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN (run with `cargo xtask test`)");
+        let smap = c.smap().await.unwrap();
+        let maint = smap.tmap.keys().nth(1).unwrap().clone();
+        let reader = start_reader(c.clone(), bck.clone());
+        let r = reqwest::Client::new()
+            .put(format!("{ep}/v1/cluster"))
+            .json(&serde_json::json!({"action": "start-maintenance", "name": "", "value": {"sid": maint}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let aborted_id = r.text().await.unwrap();
+        assert!(aborted_id.starts_with('g'), "{aborted_id:?}");
+        let out = std::process::Command::new(&cli)
+            .args(["stop", "rebalance"])
+            .env("AIS_ENDPOINT", &ep)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let st = c
+            .wait_job(&aborted_id, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(st.aborted, "the rebalance was not aborted: {st:?}");
+        let left = c
+            .list_objects_all(&bck, "", "name,location")
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.location.contains(&maint))
+            .count();
+        eprintln!(
+            "FIGURE rebalance {aborted_id} aborted with {left} objects still on the target in maintenance"
+        );
+        let sdk = r#"
+import sys
+from aistore.sdk import Client
+c = Client(sys.argv[1])
+old = c.job(sys.argv[2]).status()
+new = c.job(job_kind="rebalance").start()
+c.job(new).wait(timeout=300)
+s = c.job(new).status()
+print(old.aborted, new != sys.argv[2], s.end_time > 0, s.err == "", s.aborted, new)
+"#;
+        let out = std::process::Command::new(&py)
+            .args(["-c", sdk, &ep, &aborted_id])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let f: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(
+            f.get(..5),
+            Some(&["True", "True", "True", "True", "False"][..]),
+            "{text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let restarted = f[5].to_string();
+        assert!(restarted.starts_with('g'), "{restarted}");
+        let (ok, failed, errs) = reader.finish().await;
+        assert_eq!(
+            failed, 0,
+            "GETs failed around the aborted rebalance: {errs:?}"
+        );
+        assert!(ok > 0);
+        all_at_owner(&c, &bck).await;
+        assert_eq!(
+            files_on_disk(&cl, "reb"),
+            N,
+            "exactly one copy of each object"
+        );
+        let ents = c.list_objects_all(&bck, "", "name,location").await.unwrap();
+        assert!(
+            ents.iter().all(|e| !e.location.contains(&maint)),
+            "objects left on a target in maintenance after {restarted}"
+        );
+        // Back in service: a rebalance (not aborted) moves its share back.
+        let v0 = c.smap().await.unwrap().version;
+        node_action("stop-maintenance", maint.clone()).await;
+        let id = rebalance_id_after(&c, &ep, v0 + 1).await;
+        let st = c.wait_job(&id, Duration::from_secs(300)).await.unwrap();
+        assert!(st.err.is_empty() && !st.aborted, "{st:?}");
+        all_at_owner(&c, &bck).await;
+    }
+
+    // 1c. A rebalance interrupted by a restart resumes on its own: aborted right away, the
+    //     target in maintenance is shut down and started again, and moves its objects off
+    //     without anyone starting a rebalance (its marker names the unfinished one).
+    {
+        let smap = c.smap().await.unwrap();
+        let y = smap.tmap.values().nth(2).unwrap().clone();
+        let ynode = cl
+            .nodes()
+            .into_iter()
+            .find(|n| {
+                n.name.starts_with("target")
+                    && y.public_net.direct_url.ends_with(&format!(":{}", n.port()))
+            })
+            .expect("the node directory of a target");
+        // (`None` while a listing cannot reach every target: the restarted one is starting.)
+        let on_y = || async {
+            let ents = c.list_objects_all(&bck, "", "name,location").await.ok()?;
+            Some(
+                ents.iter()
+                    .filter(|e| e.location.contains(&y.daemon_id))
+                    .count(),
+            )
+        };
+        let r = reqwest::Client::new()
+            .put(format!("{ep}/v1/cluster"))
+            .json(&serde_json::json!({"action": "start-maintenance", "name": "", "value": {"sid": y.daemon_id}}))
+            .send()
+            .await
+            .unwrap();
+        let id = r.text().await.unwrap();
+        let r = reqwest::Client::new()
+            .put(format!("{ep}/v1/cluster"))
+            .json(&serde_json::json!({"action": "stop", "name": "", "value": {"ID": id}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let st = c.wait_job(&id, Duration::from_secs(60)).await.unwrap();
+        assert!(st.aborted, "{st:?}");
+        let left = on_y().await.expect("listing");
+        assert!(left > 0, "the aborted {id} moved everything off already");
+        node_action("shutdown-node", y.daemon_id.clone()).await;
+        wait_for(
+            Duration::from_secs(30),
+            Duration::from_millis(50),
+            || async { (!ynode.alive()).then_some(()) },
+        )
+        .await
+        .expect("the target shut down");
+        ynode.restart().expect("restart the target");
+        wait_for(
+            Duration::from_secs(120),
+            Duration::from_millis(200),
+            || async { (on_y().await? == 0).then_some(()) },
+        )
+        .await
+        .unwrap_or_else(|| panic!("{} objects still on the restarted target", left));
+        all_at_owner(&c, &bck).await;
+        assert_eq!(
+            files_on_disk(&cl, "reb"),
+            N,
+            "exactly one copy of each object"
+        );
+        eprintln!(
+            "FIGURE rebalance {id}: aborted with {left} objects on a target, resumed by its restart"
+        );
+        let v0 = c.smap().await.unwrap().version;
+        node_action("stop-maintenance", y.daemon_id.clone()).await;
+        let id = rebalance_id_after(&c, &ep, v0 + 1).await;
+        let st = c.wait_job(&id, Duration::from_secs(300)).await.unwrap();
+        assert!(st.err.is_empty() && !st.aborted, "{st:?}");
+        all_at_owner(&c, &bck).await;
+    }
+
+    // 2. Maintenance: the target's objects move off while a client reads; back on stop.
+    let smap = c.smap().await.unwrap();
+    let maint = smap.tmap.keys().last().unwrap().clone();
     for action in ["start-maintenance", "stop-maintenance"] {
         let reader = start_reader(c.clone(), bck.clone());
         let v0 = c.smap().await.unwrap().version;

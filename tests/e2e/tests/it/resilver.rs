@@ -19,16 +19,57 @@ fn size(i: usize) -> usize {
     1 + (i * 131) % 3000
 }
 
-async fn mp_action(ep: &str, tid: &str, method: reqwest::Method, action: &str, mp: &str) -> u16 {
-    reqwest::Client::new()
-        .request(method, format!("{ep}/v1/reverse/daemon/mountpaths"))
+/// A mountpath action through the proxy (`query`: e.g. `dntres=true`); status and body (the
+/// resilver job's id).
+async fn mp_request(
+    ep: &str,
+    tid: &str,
+    method: reqwest::Method,
+    action: &str,
+    mp: &str,
+    query: &str,
+) -> (u16, String) {
+    let r = reqwest::Client::new()
+        .request(method, format!("{ep}/v1/reverse/daemon/mountpaths?{query}"))
         .header("Ais-Node-Id", tid)
         .json(&serde_json::json!({"action": action, "name": "", "value": mp}))
         .send()
         .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn mp_action(ep: &str, tid: &str, method: reqwest::Method, action: &str, mp: &str) -> u16 {
+    mp_request(ep, tid, method, action, mp, "").await.0
+}
+
+/// Objects a job moved, from `ais show job ID --json` (the CLI over `qryxstats`).
+fn job_objects(ep: &str, id: &str) -> i64 {
+    let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN (run with `cargo xtask test`)");
+    let out = std::process::Command::new(cli)
+        .args(["--json", "show", "job", id])
+        .env("AIS_ENDPOINT", ep)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_object()
         .unwrap()
-        .status()
-        .as_u16()
+        .values()
+        .flat_map(|snaps| snaps.as_array().unwrap())
+        .filter(|s| s["id"] == id)
+        .map(|s| {
+            s["stats"]["loc-objs"]
+                .as_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum()
 }
 
 async fn mountpaths(ep: &str, tid: &str) -> serde_json::Value {
@@ -120,10 +161,26 @@ async fn detach_attach_resilver_under_load() {
         })
     };
 
-    // Detach: the mountpath is drained, then let go.
+    // Detach: the mountpath is drained, then let go, by a resilver job.
+    let victim_objs = cl
+        .node("target-0")
+        .dir
+        .join(std::path::Path::new(&victim).file_name().unwrap())
+        .join("@ais/res/%ob");
+    let on_victim = ais_e2e::count_files(&victim_objs);
+    assert!(on_victim > N / 4, "{on_victim} objects on {victim}");
+    let (st, id) = mp_request(&ep, &tid, reqwest::Method::DELETE, "detach-mp", &victim, "").await;
+    assert_eq!(st, 200, "{id}");
+    assert!(!id.is_empty(), "detach names its resilver job");
+    let job = c.wait_job(&id, Duration::from_secs(120)).await.unwrap();
+    assert!(
+        job.kind == "resilver" && job.err.is_empty() && !job.aborted,
+        "{job:?}"
+    );
     assert_eq!(
-        mp_action(&ep, &tid, reqwest::Method::DELETE, "detach-mp", &victim).await,
-        200
+        job_objects(&ep, &id) as usize,
+        on_victim,
+        "objects the resilver moved"
     );
     wait_for(
         Duration::from_secs(60),
@@ -137,11 +194,6 @@ async fn detach_attach_resilver_under_load() {
     )
     .await
     .expect("detached mountpath drained");
-    let victim_objs = cl
-        .node("target-0")
-        .dir
-        .join(std::path::Path::new(&victim).file_name().unwrap())
-        .join("@ais/res/%ob");
     assert_eq!(
         ais_e2e::count_files(&victim_objs),
         0,
@@ -150,11 +202,19 @@ async fn detach_attach_resilver_under_load() {
     all_on_hrw_mountpath(&c, &bck, &all[..1]).await;
     assert_eq!(c.list_objects_all(&bck, "", "name").await.unwrap().len(), N);
 
-    // Attach it back: objects whose HRW mountpath it is move back.
-    assert_eq!(
-        mp_action(&ep, &tid, reqwest::Method::PUT, "attach-mp", &victim).await,
-        200
-    );
+    // Attach it back without a resilver (`dntres`): nothing moves yet, reads still succeed
+    // (they look on every mountpath); then `ais start resilver TARGET --wait` moves the objects
+    // whose HRW mountpath it is back.
+    let (st, body) = mp_request(
+        &ep,
+        &tid,
+        reqwest::Method::PUT,
+        "attach-mp",
+        &victim,
+        "dntres=true",
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
     wait_for(
         Duration::from_secs(60),
         Duration::from_millis(100),
@@ -178,18 +238,40 @@ async fn detach_attach_resilver_under_load() {
         })
         .count();
     assert!(expect_back > N / 4);
-    wait_for(
-        Duration::from_secs(60),
-        Duration::from_millis(200),
-        || async { (ais_e2e::count_files(&victim_objs) == expect_back).then_some(()) },
-    )
-    .await
-    .unwrap_or_else(|| {
-        panic!(
-            "resilver did not move {expect_back} objects back ({} there)",
-            ais_e2e::count_files(&victim_objs)
-        )
-    });
+    for i in (0..N).step_by(5) {
+        let (_, b) = c.get_object(&bck, &obj(i), None).await.unwrap();
+        assert_eq!(
+            b[..],
+            data(i as u64, size(i))[..],
+            "{} before the resilver",
+            obj(i)
+        );
+    }
+    assert_eq!(
+        ais_e2e::count_files(&victim_objs),
+        0,
+        "dntres: nothing moved"
+    );
+    let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN (run with `cargo xtask test`)");
+    let out = std::process::Command::new(cli)
+        .args(["start", "resilver", &tid, "--wait"])
+        .env("AIS_ENDPOINT", &ep)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = text.lines().next().unwrap().trim().to_string();
+    assert!(text.contains("finished"), "{text}");
+    assert_eq!(
+        ais_e2e::count_files(&victim_objs),
+        expect_back,
+        "objects moved back by {id}"
+    );
+    assert_eq!(job_objects(&ep, &id) as usize, expect_back);
     all_on_hrw_mountpath(&c, &bck, &all).await;
     stop.store(true, Ordering::Relaxed);
     let errs = reader.await.unwrap();
@@ -199,6 +281,61 @@ async fn detach_attach_resilver_under_load() {
         "reads failed during resilver: {errs:?}"
     );
     assert!(ok.load(Ordering::Relaxed) > 50);
+
+    // A resilver cut short by a restart resumes: detach with `dntres` (the mountpath stays
+    // "waiting", its objects readable), kill -9 the target and start it again — it drains the
+    // mountpath on its own.
+    let (st, body) = mp_request(
+        &ep,
+        &tid,
+        reqwest::Method::DELETE,
+        "detach-mp",
+        &victim,
+        "dntres=true",
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let m = mountpaths(&ep, &tid).await;
+    assert_eq!(m["waiting_dd"], serde_json::json!([victim]), "{m}");
+    assert_eq!(ais_e2e::count_files(&victim_objs), expect_back);
+    for i in (0..N).step_by(11) {
+        let (_, b) = c.get_object(&bck, &obj(i), None).await.unwrap();
+        assert_eq!(
+            b[..],
+            data(i as u64, size(i))[..],
+            "{} while waiting",
+            obj(i)
+        );
+    }
+    let node = cl.node("target-0");
+    node.kill9();
+    wait_for(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async { (!node.alive()).then_some(()) },
+    )
+    .await
+    .expect("the target is gone");
+    node.restart().expect("restart the target");
+    wait_for(
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        || async {
+            let r = reqwest::Client::new()
+                .get(format!("{ep}/v1/reverse/daemon?what=mountpaths"))
+                .header("Ais-Node-Id", &tid)
+                .send()
+                .await
+                .ok()?;
+            let m: serde_json::Value = r.json().await.ok()?;
+            (m["waiting_dd"].as_array()?.is_empty() && ais_e2e::count_files(&victim_objs) == 0)
+                .then_some(())
+        },
+    )
+    .await
+    .expect("the restarted target drains the detached mountpath");
+    all_on_hrw_mountpath(&c, &bck, &all[..1]).await;
+    assert_eq!(c.list_objects_all(&bck, "", "name").await.unwrap().len(), N);
 
     // Bad requests.
     assert_eq!(
