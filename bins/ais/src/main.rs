@@ -15,8 +15,8 @@
 mod xfer;
 
 use ais_api::Client;
+use ais_core::Bck;
 use ais_core::wire::{LsoEnt, LsoMsg};
-use ais_core::{Bck, Provider};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{CommandFactory, Parser, Subcommand};
 use std::time::Duration;
@@ -437,25 +437,10 @@ async fn stop_job(http: &reqwest::Client, ep: &str, id_or_kind: &str) -> Result<
     Ok(())
 }
 
-/// `ais://bucket[/object]` (also `s3://…` etc. for the provider).
+/// `ais://bucket[/object]` (also `s3://…` etc., and `ais://@alias/bucket` for a remote cluster).
 fn parse_uri(s: &str) -> Result<(Bck, String)> {
-    let (prov, rest) = s.split_once("://").unwrap_or(("ais", s));
-    // `ais://@alias/bucket[/obj]` (or `@alias#ns`): a bucket of a remote AIS cluster.
-    let (ns, rest) = match rest.strip_prefix('@') {
-        Some(r) => {
-            let (ns, r) = r.split_once('/').unwrap_or((r, ""));
-            (
-                ais_core::Namespace::parse(&format!("@{ns}")).map_err(|e| anyhow!("{e}"))?,
-                r,
-            )
-        }
-        None => (ais_core::Namespace::default(), rest),
-    };
-    let (b, o) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut bck = Bck::new(b, Provider::parse(prov).map_err(|e| anyhow!("{e}"))?)
-        .map_err(|e| anyhow!("{e}"))?;
-    bck.namespace = ns;
-    Ok((bck, o.to_string()))
+    let (b, o) = Bck::parse_uri(s).map_err(|e| anyhow!("{e}"))?;
+    Ok((b, o.to_string()))
 }
 
 fn obj_uri(s: &str) -> Result<(Bck, String)> {

@@ -20,7 +20,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool reports on stdout/stderr
 
 use ais_api::Client;
-use ais_core::{Bck, Provider};
+use ais_core::Bck;
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -283,15 +283,17 @@ fn parse_args() -> Result<Opts> {
         (None, Some(_)) => "ais://httpget",
         (None, None) => bail!("-bucket is required\n{USAGE}"),
     };
-    let (prov, name) = match bname.split_once("://") {
-        Some((p, n)) => (p, n),
-        None => (get("provider").unwrap_or("ais"), bname),
+    // `-bucket=gs://b` or `-bucket=ais://@alias/b` (a remote cluster's); a bare name takes
+    // `-provider`.
+    let uri = if bname.contains("://") {
+        bname.to_string()
+    } else {
+        format!("{}://{bname}", get("provider").unwrap_or("ais"))
     };
-    let bck = Bck::new(
-        name,
-        Provider::parse(prov).map_err(|e| anyhow::anyhow!("{e}"))?,
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bck = match Bck::parse_uri(&uri).map_err(|e| anyhow::anyhow!("{e}"))? {
+        (b, "") => b,
+        (_, rest) => bail!("-bucket={bname}: a bucket, not an object path (\"{rest}\")"),
+    };
     let min = parse_size(get("minsize").unwrap_or("1MiB"))?;
     let max = parse_size(get("maxsize").unwrap_or("1MiB"))?;
     if min > max {

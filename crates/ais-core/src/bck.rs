@@ -152,6 +152,25 @@ fn null_ns<'de, D: Deserializer<'de>>(d: D) -> Result<Namespace, D::Error> {
 }
 
 impl Bck {
+    /// Parses the clients' bucket/object URI: `ais://bucket[/object]` (any provider scheme or
+    /// alias: `s3://`, `gs://`, `az://`, …; no scheme means `ais`), and `ais://@alias/bucket[/obj]`
+    /// (or `@uuid#ns`) for a bucket in a remote cluster's namespace. Returns the bucket and the
+    /// rest of the path (the object name, or a prefix; may be empty).
+    pub fn parse_uri(s: &str) -> Result<(Bck, &str), Error> {
+        let (prov, rest) = s.split_once("://").unwrap_or(("ais", s));
+        let (ns, rest) = match rest.strip_prefix('@') {
+            Some(r) => {
+                let (ns, r) = r.split_once('/').unwrap_or((r, ""));
+                (Namespace::parse(ns)?, r)
+            }
+            None => (Namespace::default(), rest),
+        };
+        let (name, obj) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut bck = Bck::new(name, Provider::parse(prov)?)?;
+        bck.namespace = ns;
+        Ok((bck, obj))
+    }
+
     /// A validated bucket in the global namespace.
     pub fn new(name: &str, provider: Provider) -> Result<Bck, Error> {
         let b = Bck {
@@ -252,6 +271,40 @@ impl fmt::Display for Bck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uris() {
+        let (b, o) = Bck::parse_uri("ais://b/dir/obj").unwrap();
+        assert_eq!(
+            (b.name.as_str(), b.provider, o),
+            ("b", Provider::Ais, "dir/obj")
+        );
+        assert!(b.namespace.is_global());
+        let (b, o) = Bck::parse_uri("gs://data").unwrap();
+        assert_eq!((b.provider, o), (Provider::Gcp, ""));
+        let (b, o) = Bck::parse_uri("plain/x").unwrap();
+        assert_eq!(
+            (b.name.as_str(), b.provider, o),
+            ("plain", Provider::Ais, "x")
+        );
+        let (b, o) = Bck::parse_uri("ais://@rem/b/o").unwrap();
+        assert_eq!(
+            (b.namespace.uuid.as_str(), b.name.as_str(), o),
+            ("rem", "b", "o")
+        );
+        let (b, _) = Bck::parse_uri("ais://@rem#ns/b").unwrap();
+        assert_eq!(b.namespace.uname(), "@rem#ns");
+        for bad in [
+            "ais://",
+            "ftp://b",
+            "ais://@r",
+            "ais://@r/",
+            "ais://@a b/x",
+            "ais://../o",
+        ] {
+            assert!(Bck::parse_uri(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn names() {

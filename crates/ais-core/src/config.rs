@@ -65,6 +65,15 @@ impl BackendConf {
             .unwrap_or_default()
     }
 
+    /// Whether remote AIS cluster `alias` is attached (no allocation: asked on every request
+    /// to its buckets).
+    pub fn has_remote_ais(&self, alias: &str) -> bool {
+        self.conf
+            .get("ais")
+            .and_then(|v| v.get(alias))
+            .is_some_and(|urls| urls.as_array().is_some_and(|a| !a.is_empty()))
+    }
+
     /// Attaches (`Some(url)`) or detaches (`None`) remote cluster `alias`; `false` when
     /// detaching an alias that is not attached.
     pub fn set_remote_ais(&mut self, alias: &str, url: Option<&str>) -> bool {
@@ -550,7 +559,9 @@ mod tests {
         );
         let js = serde_json::to_value(&b).unwrap();
         assert_eq!(js["conf"]["ais"]["two"][0], "http://10.0.0.2:8080");
+        assert!(b.has_remote_ais("rem") && b.has_remote_ais("two") && !b.has_remote_ais("x"));
         assert!(b.set_remote_ais("rem", None));
+        assert!(!b.has_remote_ais("rem"));
         assert!(!b.set_remote_ais("rem", None), "not attached");
         assert!(b.set_remote_ais("two", None));
         assert_eq!(serde_json::to_string(&b).unwrap(), "{}");

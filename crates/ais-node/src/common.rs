@@ -258,8 +258,7 @@ pub(crate) fn serves(
             .meta
             .config()
             .backend
-            .remote_ais()
-            .contains_key(&bck.namespace.uuid);
+            .has_remote_ais(&bck.namespace.uuid);
     }
     backends.serves(bck.provider, extra)
 }

@@ -262,7 +262,8 @@ impl Target {
         bck: &Bck,
         obj: &str,
     ) -> Result<Resp, Error> {
-        if self.has_backend(bck) && self.with_props(bck, |p| p.versioning.validate_warm_get)? {
+        // (For a remote bucket `with_props` also checks that its backend is configured.)
+        if !bck.is_ais() && self.with_props(bck, |p| p.versioning.validate_warm_get)? {
             self.cloud_validate(bck, obj).await?;
         }
         let r = self.get_obj_local(req, bck, obj).await;

@@ -855,3 +855,195 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
         assert_eq!(e.status(), Some(404), "detached: {e}");
     }
 }
+
+/// utime+stime of the processes `pids`, seconds.
+fn cpu_seconds(pids: &[u32]) -> f64 {
+    let tick = 100.0; // USER_HZ on Linux
+    pids.iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+        .map(|s| {
+            let f: Vec<&str> = s.rsplit_once(") ").unwrap().1.split(' ').collect();
+            (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / tick
+        })
+        .sum()
+}
+
+/// One aisloader GET run over the objects of `bucket`: (ops/s, server CPU µs per GET).
+fn aisloader_get(ep: &str, bucket: &str, pids: &[u32], secs: u32) -> (f64, f64) {
+    let bin = std::env::var("AISLOADER_BIN").expect("AISLOADER_BIN");
+    let cpu0 = cpu_seconds(pids);
+    let out = Command::new(bin)
+        .args([
+            &format!("-endpoint={ep}"),
+            &format!("-bucket={bucket}"),
+            &format!("-duration={secs}s"),
+            "-numworkers=16",
+            "-pctput=0",
+            "-json",
+        ])
+        .output()
+        .unwrap();
+    let cpu = cpu_seconds(pids) - cpu0;
+    assert!(
+        out.status.success(),
+        "aisloader: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ops = v["get"]["ops"].as_f64().unwrap();
+    assert!(ops > 0.0 && v["get"]["errors"] == 0, "{v}");
+    (ops / v["duration_sec"].as_f64().unwrap(), cpu / ops * 1e6)
+}
+
+/// Figures for issue #9 (a measurement, not a test: nothing is asserted about them). Run with
+/// release binaries:
+///
+/// ```sh
+/// cargo build --profile perf -p aisnode -p aisloader
+/// AISNODE_BIN=target/perf/aisnode AISLOADER_BIN=target/perf/aisloader \
+///   cargo xtask test -p ais-e2e --test it cloud::remote_bucket_figures -- --ignored --nocapture
+/// ```
+///
+/// For each provider: the mean time of a cold GET through the cluster against a direct read of
+/// the same object from its emulator (interleaved, sequential), then warm GET throughput and
+/// server CPU per GET with aisloader against an `ais://` bucket of the same objects
+/// (interleaved, three rounds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a measurement: run by hand with release binaries"]
+#[allow(clippy::print_stderr)]
+async fn remote_bucket_figures() {
+    const OBJS: usize = 300;
+    const SIZE: usize = 16 << 10;
+    let (moto, s3_ep, s3) = start_moto("fig-moto");
+    let gport = free_port();
+    let gcs_emu = Emulator::start(
+        "fig-gcs",
+        Command::new(venv_bin("gcp-storage-emulator")).args([
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &gport.to_string(),
+            "--in-memory",
+        ]),
+    );
+    let ghost = format!("127.0.0.1:{gport}");
+    let gcs = Backend::Gcs(GcsBackend::new(&format!("http://{ghost}"), None).unwrap());
+    let aport = free_port();
+    let azurite = Emulator::start(
+        "fig-azurite",
+        Command::new(std::env::var("AIS_AZURITE").expect("AIS_AZURITE")).args([
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            &aport.to_string(),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--disableTelemetry",
+        ]),
+    );
+    let aurl = format!(
+        "http://127.0.0.1:{aport}/{}",
+        ais_backend::azure::DEV_ACCOUNT
+    );
+    let az = Backend::Azure(
+        AzureBackend::new(
+            &aurl,
+            ais_backend::azure::DEV_ACCOUNT,
+            ais_backend::azure::DEV_KEY,
+        )
+        .unwrap(),
+    );
+    let home = Cluster::deploy_with(1, 1, "fig-home").expect("deploy the remote cluster");
+    let remais = Backend::Ais(ais_backend::AisBackend::new("home", &home.endpoint).unwrap());
+    let cl = Cluster::deploy_with_env(
+        1,
+        1,
+        "fig",
+        &[
+            ("S3_ENDPOINT", &s3_ep),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+            ("STORAGE_EMULATOR_HOST", &ghost),
+            ("AIS_AZURE_URL", &aurl),
+            ("AZURE_STORAGE_ACCOUNT", ais_backend::azure::DEV_ACCOUNT),
+            ("AZURE_STORAGE_KEY", ais_backend::azure::DEV_KEY),
+        ],
+    )
+    .expect("deploy the cluster");
+    let ep = cl.endpoint.clone();
+    ais_cli(
+        &ep,
+        &[
+            "cluster",
+            "remote-attach",
+            &format!("home={}", home.endpoint),
+        ],
+        true,
+    );
+    let c = Client::new(&ep).unwrap();
+    let pids: Vec<u32> = cl.nodes().iter().filter_map(|n| n.pid()).collect();
+    let name = |i: usize| format!("f/o-{i:04}");
+    let payload = |i: usize| bytes::Bytes::from(data(i as u64, SIZE));
+
+    let local = Bck::new("figlocal", ais_core::Provider::Ais).unwrap();
+    c.create_bucket(&local).await.unwrap();
+    ais_e2e::put_many(&c, &local, OBJS, name, |_| SIZE).await;
+
+    eprintln!(
+        "FIGURE remote buckets: {OBJS} objects of {} KiB; 1 proxy + 1 target (release)",
+        SIZE >> 10
+    );
+    let backends: [(&str, &Backend); 4] = [
+        ("aws://fig", &s3),
+        ("gcp://fig", &gcs),
+        ("azure://fig", &az),
+        ("ais://@home/fig", &remais),
+    ];
+    for (uri, be) in backends {
+        create_bucket(be, "fig").await;
+        for i in 0..OBJS {
+            be.put_bytes("fig", &name(i), payload(i)).await.unwrap();
+        }
+        let (bck, _) = Bck::parse_uri(uri).unwrap();
+        // Cold GET through the cluster vs a direct read from the backend, interleaved.
+        let (mut direct, mut cold) = (Duration::ZERO, Duration::ZERO);
+        for i in 0..OBJS {
+            let t = std::time::Instant::now();
+            let (_, r) = be.get("fig", &name(i)).await.unwrap();
+            let b = r.bytes().await.unwrap();
+            direct += t.elapsed();
+            assert_eq!(b.len(), SIZE);
+            let t = std::time::Instant::now();
+            let (_, b) = c.get_object(&bck, &name(i), None).await.unwrap();
+            cold += t.elapsed();
+            assert_eq!(b[..], payload(i)[..]);
+        }
+        let t = std::time::Instant::now();
+        for i in 0..OBJS {
+            c.get_object(&bck, &name(i), None).await.unwrap();
+        }
+        let warm = t.elapsed();
+        let per = |d: Duration| d.as_secs_f64() * 1e3 / OBJS as f64;
+        eprintln!(
+            "FIGURE {uri}: direct read {:.2} ms, cold GET {:.2} ms ({:.2}x), warm GET {:.2} ms ({:.2}x direct)",
+            per(direct),
+            per(cold),
+            cold.as_secs_f64() / direct.as_secs_f64(),
+            per(warm),
+            warm.as_secs_f64() / direct.as_secs_f64()
+        );
+        // Warm GET throughput vs the ais:// bucket of the same objects, interleaved.
+        for round in 1..=3 {
+            let (lo, lc) = aisloader_get(&ep, "ais://figlocal", &pids, 6);
+            let (ro, rc) = aisloader_get(&ep, uri, &pids, 6);
+            eprintln!(
+                "FIGURE {uri} warm GET round {round}: {ro:.0} vs ais:// {lo:.0} ops/s ({:.2}), CPU/op {rc:.0} vs {lc:.0} us",
+                ro / lo
+            );
+        }
+    }
+    drop((moto, gcs_emu, azurite, home));
+}
