@@ -92,10 +92,15 @@ pub(crate) fn test(extra: &[String]) -> anyhow::Result<()> {
     if !picks_packages {
         cmd.args(["--workspace", "--exclude", "ais-benches"]);
     }
+    // The daemon and the load generator the tests run: the debug builds above unless the
+    // caller names others (e.g. release builds for a measurement).
+    let bin = |var: &str, name: &str| {
+        std::env::var_os(var).unwrap_or_else(|| target.join("debug").join(name).into_os_string())
+    };
     cmd.args(extra)
-        .env("AISNODE_BIN", target.join("debug").join("aisnode"))
+        .env("AISNODE_BIN", bin("AISNODE_BIN", "aisnode"))
         .env("AIS_XTASK_BIN", target.join("debug").join("xtask"))
-        .env("AISLOADER_BIN", target.join("debug").join("aisloader"))
+        .env("AISLOADER_BIN", bin("AISLOADER_BIN", "aisloader"))
         .env("AIS_CLI_BIN", target.join("debug").join("ais"))
         .env("AIS_PYTHON", &python)
         .env("AIS_AZURITE", &azurite)

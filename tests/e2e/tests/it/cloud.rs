@@ -900,7 +900,7 @@ fn aisloader_get(ep: &str, bucket: &str, pids: &[u32], secs: u32) -> (f64, f64) 
 ///
 /// ```sh
 /// cargo build --profile perf -p aisnode -p aisloader
-/// AISNODE_BIN=target/perf/aisnode AISLOADER_BIN=target/perf/aisloader \
+/// AISNODE_BIN=$PWD/target/perf/aisnode AISLOADER_BIN=$PWD/target/perf/aisloader \
 ///   cargo xtask test -p ais-e2e --test it cloud::remote_bucket_figures -- --ignored --nocapture
 /// ```
 ///
