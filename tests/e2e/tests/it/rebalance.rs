@@ -555,3 +555,84 @@ print(old.aborted, new != sys.argv[2], s.end_time > 0, s.err == "", s.aborted, n
     assert!(moved > 0, "{text}");
     eprintln!("FIGURE rebalance {id} across a primary restart: {moved} objects moved");
 }
+
+/// Seconds since midnight of an RFC 3339 time (`…THH:MM:SS.fffZ`).
+fn day_secs(t: &str) -> f64 {
+    let hms = t.split_once('T').unwrap().1.trim_end_matches('Z');
+    let hms = hms.split(['+', '-']).next().unwrap();
+    let mut p = hms.split(':');
+    let h: f64 = p.next().unwrap().parse().unwrap();
+    let m: f64 = p.next().unwrap().parse().unwrap();
+    let s: f64 = p.next().unwrap().parse().unwrap();
+    h * 3600.0 + m * 60.0 + s
+}
+
+/// utime+stime of the cluster's `aisnode` processes, seconds.
+fn cluster_cpu(cl: &Cluster) -> f64 {
+    cl.nodes()
+        .iter()
+        .filter_map(|n| n.pid())
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+        .map(|s| {
+            let f: Vec<&str> = s.rsplit_once(") ").unwrap().1.split(' ').collect();
+            (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+        })
+        .sum()
+}
+
+/// Figures for issue #4 (a measurement, not a test: nothing is asserted about them): 10,000 ×
+/// 64 KiB objects on 1 proxy + 3 targets, a 4th target joins; the rebalance's wall time (earliest
+/// start to latest end on the targets), MiB/s of the objects moved, and the server CPU per
+/// object moved. Run with release binaries:
+///
+/// ```sh
+/// cargo build --profile perf -p aisnode
+/// AISNODE_BIN=$PWD/target/perf/aisnode \
+///   cargo xtask test -p ais-e2e --test it rebalance::rebalance_figures -- --ignored --nocapture
+/// ```
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a measurement: run by hand with release binaries"]
+#[allow(clippy::print_stderr)]
+async fn rebalance_figures() {
+    const SIZE: usize = 64 << 10;
+    let cl = Cluster::deploy_with(1, 3, "reb-fig").expect("deploy 1 proxy + 3 targets");
+    let ep = cl.node("proxy-0").url();
+    let c = Client::new(&ep).unwrap();
+    let bck = Bck::new("rebfig", Provider::Ais).unwrap();
+    c.create_bucket(&bck).await.unwrap();
+    ais_e2e::put_many(&c, &bck, N, obj, |_| SIZE).await;
+    let v0 = c.smap().await.unwrap().version;
+    let cpu0 = cluster_cpu(&cl);
+    cl.join("target").expect("join a 4th target");
+    let id = rebalance_id_after(&c, &ep, v0 + 1).await;
+    let st = c.wait_job(&id, Duration::from_secs(600)).await.unwrap();
+    let cpu = cluster_cpu(&cl) - cpu0;
+    assert!(st.err.is_empty() && !st.aborted, "{st:?}");
+    let r = reqwest::Client::new()
+        .get(format!("{ep}/v1/cluster?what=qryxstats"))
+        .json(&serde_json::json!({"id": id}))
+        .send()
+        .await
+        .unwrap();
+    let snaps: std::collections::BTreeMap<String, Vec<ais_core::wire::JobSnap>> =
+        r.json().await.unwrap();
+    let snaps: Vec<&ais_core::wire::JobSnap> = snaps.values().flatten().collect();
+    let start = snaps
+        .iter()
+        .map(|s| day_secs(&s.start_time))
+        .fold(f64::MAX, f64::min);
+    let end = snaps
+        .iter()
+        .map(|s| day_secs(&s.end_time))
+        .fold(0.0, f64::max);
+    let objs: i64 = snaps.iter().map(|s| s.stats.out_objs).sum();
+    let bytes: i64 = snaps.iter().map(|s| s.stats.out_bytes).sum();
+    let wall = end - start;
+    eprintln!(
+        "FIGURE rebalance {id}: {objs} objects, {:.1} MiB moved onto a 4th target in {wall:.2} s = {:.0} MiB/s; server CPU {:.0} us per object moved",
+        bytes as f64 / 1048576.0,
+        bytes as f64 / 1048576.0 / wall,
+        cpu / objs as f64 * 1e6
+    );
+    all_at_owner(&c, &bck).await;
+}
