@@ -200,10 +200,13 @@ impl Target {
         tokio::spawn(async move {
             let t0 = Instant::now();
             let r = me.rebalance_pass(&id).await;
-            let complete = r.is_ok() && !me.is_aborted(&id);
-            if let Some(s) = me.job_done(&id, r.err()) {
-                tracing::info!(%id, objs = s.objs, bytes = s.bytes, errs = s.errs.len(), elapsed_ms = t0.elapsed().as_millis() as u64, complete, "rebalance done");
-            }
+            let aborted = me.is_aborted(&id);
+            let Some(s) = me.job_done(&id, r.err()) else {
+                return;
+            };
+            // Objects it failed to send are still here, misplaced: the marker stays.
+            let complete = !aborted && s.errs.is_empty();
+            tracing::info!(%id, objs = s.objs, bytes = s.bytes, errs = s.errs.len(), elapsed_ms = t0.elapsed().as_millis() as u64, complete, "rebalance done");
             if complete {
                 me.clear_reb_marker(&id);
             }

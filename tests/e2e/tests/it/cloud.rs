@@ -278,6 +278,33 @@ async fn azure_bucket_cold_warm_write_through() {
         ),
         "a request signed with a wrong key"
     );
+    // A cluster whose credentials the backend refuses gives its clients a clear 403.
+    {
+        let bad = Cluster::deploy_with_env(
+            1,
+            1,
+            "cloud-azure-badkey",
+            &[
+                ("AIS_AZURE_URL", &url),
+                ("AZURE_STORAGE_ACCOUNT", ais_backend::azure::DEV_ACCOUNT),
+                ("AZURE_STORAGE_KEY", "AAAA"),
+            ],
+        )
+        .expect("deploy 1 proxy + 1 target");
+        let c = Client::new(&bad.endpoint).unwrap();
+        let bck = Bck::new("signed", ais_core::Provider::Azure).unwrap();
+        let e = c.list_objects_all(&bck, "", "name").await.unwrap_err();
+        assert_eq!(e.status(), Some(403), "{e}");
+        let e = c.get_object(&bck, "any", None).await.unwrap_err();
+        assert_eq!(e.status(), Some(403), "{e}");
+        let r = reqwest::Client::new()
+            .put(format!("{}/v1/cluster", bad.endpoint))
+            .json(&serde_json::json!({"action": "shutdown", "name": "", "value": null}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    }
     scenario(
         be,
         emu,
