@@ -247,6 +247,9 @@ pub struct Job {
     pub aborted: bool,
     /// Per-target counters.
     pub stats: BTreeMap<String, SnapStats>,
+    /// Per-target start and end (unix ns; end 0 while that part runs), where known; a target
+    /// without an entry shows the job's.
+    pub times: BTreeMap<String, (i64, i64)>,
     /// What the job produced, for jobs that produce a value (bucket summary).
     pub result: Option<serde_json::Value>,
 }
@@ -269,11 +272,15 @@ impl Job {
         self.stats
             .iter()
             .map(|(tid, st)| {
+                let (start, end) = match self.times.get(tid) {
+                    Some(&(s, e)) => (s, if e == 0 { self.end_ns } else { e }),
+                    None => (self.start_ns, self.end_ns),
+                };
                 let snap = JobSnap {
                     id: self.id.clone(),
                     kind: self.kind.clone(),
-                    start_time: ais_core::time::rfc3339_nanos(self.start_ns),
-                    end_time: ais_core::time::rfc3339_nanos(self.end_ns),
+                    start_time: ais_core::time::rfc3339_nanos(start),
+                    end_time: ais_core::time::rfc3339_nanos(end),
                     bck: self.bck.clone(),
                     stats: st.clone(),
                     aborted: self.aborted,
@@ -334,6 +341,7 @@ impl Jobs {
                 .iter()
                 .map(|t| (t.clone(), SnapStats::default()))
                 .collect(),
+            times: BTreeMap::new(),
             result: None,
         });
     }
@@ -366,6 +374,38 @@ impl Jobs {
                 j.stats.insert(k, v);
             }
         }
+    }
+
+    /// Records when target `tid` started and (0: not yet) ended its part of job `id`.
+    pub fn set_times(&self, id: &str, tid: &str, start_ns: i64, end_ns: i64) {
+        if let Some(j) = self.inner.lock().expect("jobs lock").jobs.get_mut(id) {
+            j.times.insert(tid.to_string(), (start_ns, end_ns));
+        }
+    }
+
+    /// Marks a running job aborted without ending it (a target's part was aborted: superseded,
+    /// say); [`Jobs::finish`] ends it.
+    pub fn set_aborted(&self, id: &str) {
+        if let Some(j) = self.inner.lock().expect("jobs lock").jobs.get_mut(id) {
+            j.aborted = true;
+        }
+    }
+
+    /// Makes a finished job running again (its targets resumed it, e.g. after a restart);
+    /// `false` if it is unknown or still running.
+    pub fn reopen(&self, id: &str) -> bool {
+        let mut g = self.inner.lock().expect("jobs lock");
+        let Some(j) = g.jobs.get_mut(id) else {
+            return false;
+        };
+        if j.end_ns == 0 {
+            return false;
+        }
+        j.end_ns = 0;
+        j.aborted = false;
+        j.err.clear();
+        g.finished.retain(|f| f != id);
+        true
     }
 
     /// Marks a job finished with per-target counters and errors.
@@ -467,6 +507,34 @@ mod tests {
         assert!(j.adopt(other));
         assert_eq!(j.get("g7").unwrap().status().end_time, 5);
         assert!(j.find("rebalance", true).is_empty());
+    }
+
+    #[test]
+    fn per_target_times_and_reopen() {
+        let j = Jobs::default();
+        let id = j.start("rebalance", None, &["t1".into(), "t2".into()]);
+        j.set_times(&id, "t1", 1_000_000_000, 2_000_000_000);
+        let snaps = j.get(&id).unwrap().snaps();
+        assert_eq!(
+            snaps["t1"][0].start_time,
+            ais_core::time::rfc3339_nanos(1_000_000_000)
+        );
+        assert_eq!(
+            snaps["t1"][0].end_time,
+            ais_core::time::rfc3339_nanos(2_000_000_000)
+        );
+        assert_eq!(
+            snaps["t2"][0].end_time,
+            ais_core::time::rfc3339_nanos(0),
+            "t2 runs"
+        );
+        assert!(!j.reopen(&id), "running");
+        j.abort(&id).unwrap();
+        assert!(j.reopen(&id));
+        let st = j.get(&id).unwrap().status();
+        assert!(st.end_time == 0 && !st.aborted && st.err.is_empty());
+        assert_eq!(j.find("rebalance", true).len(), 1);
+        assert!(!j.reopen("nope"));
     }
 }
 

@@ -236,6 +236,19 @@ pub async fn put_many(
         .await;
 }
 
+/// utime+stime of the processes `pids` (from `/proc/PID/stat`), seconds: the server CPU a
+/// measurement spent.
+pub fn cpu_seconds(pids: &[u32]) -> f64 {
+    let tick = 100.0; // USER_HZ on Linux
+    pids.iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+        .filter_map(|s| {
+            let f: Vec<&str> = s.rsplit_once(") ")?.1.split(' ').collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / tick)
+        })
+        .sum()
+}
+
 /// Polls `f` every `step` until it returns `Some` or `timeout` passes.
 pub async fn wait_for<T, F, Fut>(timeout: Duration, step: Duration, mut f: F) -> Option<T>
 where
@@ -343,6 +356,13 @@ impl NodeDir {
     /// process's lifetime.
     pub fn restart(&self) -> Result<()> {
         let aisnode = bin("AISNODE_BIN", "aisnode")?;
+        // A killed node's process can look gone (its main thread a zombie) while its other
+        // threads still hold the listening sockets: wait (bounded) until its ports are free.
+        let port = self.port();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !ports_free(port, 1) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let role = if self.name.starts_with("proxy") {
             "proxy"
         } else {

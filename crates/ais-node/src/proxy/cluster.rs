@@ -181,13 +181,10 @@ impl Proxy {
             .ok_or_else(|| Error::bad_request(format!("unknown job kind \"{raw}\"")))?;
         match kind {
             "rebalance" => {
-                if self.bmd().list(None).is_empty() {
-                    return Err(Error::bad_request("rebalance: the cluster has no buckets"));
-                }
                 // A new map revision names the rebalance (`g<version>`), as membership changes do.
                 let smap = self.modify_smap(|_| Ok(true)).await?;
                 let id = self
-                    .start_rebalance(&smap)
+                    .start_rebalance(&smap, true)
                     .ok_or_else(|| Error::bad_request("rebalance: no target can take objects"))?;
                 Ok(web::text(id))
             }

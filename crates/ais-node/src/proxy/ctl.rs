@@ -370,7 +370,7 @@ impl Proxy {
                 let smap = self
                     .modify_smap(move |s| set_flags(s, &id, snode_flag::DECOMMISSION, true))
                     .await?;
-                let reb = format!("g{}", smap.version);
+                let reb = reb_of(&smap);
                 let me = self
                     .weak
                     .upgrade()
@@ -383,8 +383,8 @@ impl Proxy {
                 );
                 let rid = reb.clone();
                 tokio::spawn(async move {
-                    let moved = me.jobs.get(&rid).is_none()
-                        || me.wait_job(&rid, Duration::from_secs(3600)).await;
+                    let moved =
+                        rid.is_empty() || me.wait_job(&rid, Duration::from_secs(3600)).await;
                     if !moved {
                         tracing::error!(node = %sid2, rebalance = %rid, "decommission: rebalance failed; node left in the map, flagged");
                         return;

@@ -48,13 +48,14 @@ impl Proxy {
         if placeable(before) == placeable(after) {
             return None;
         }
-        self.start_rebalance(after)
+        self.start_rebalance(after, false)
     }
 
     /// Starts rebalance `g<version of smap>` on every target of `smap` and tracks it; `None`
-    /// when there is nothing to do (no buckets, no placeable target).
-    pub(super) fn start_rebalance(self: &Arc<Self>, after: &Smap) -> Option<String> {
-        if placeable(after).is_empty() || self.bmd().list(None).is_empty() {
+    /// when there is nothing to do: no placeable target, or (unless `always`, a user's start)
+    /// no bucket.
+    pub(super) fn start_rebalance(self: &Arc<Self>, after: &Smap, always: bool) -> Option<String> {
+        if placeable(after).is_empty() || (!always && self.bmd().list(None).is_empty()) {
             return None;
         }
         let id = format!("g{}", after.version);
@@ -139,9 +140,13 @@ impl Proxy {
                 match snap {
                     Some(s) => {
                         stats.insert(t.daemon_id.clone(), snap_stats(&s));
+                        self.jobs.set_times(id, &t.daemon_id, s.start_ns, s.end_ns);
                         if s.running {
                             still.push(t);
                         } else {
+                            if s.aborted {
+                                self.jobs.set_aborted(id);
+                            }
                             errs.extend(s.errs.into_iter().map(|e| format!("{}: {e}", t.name())));
                         }
                     }
@@ -209,7 +214,24 @@ impl Proxy {
         }
         let mut adopted = 0;
         for (id, parts) in parts {
-            if self.jobs.get(&id).is_some() {
+            // Parts running and not aborted (an aborted part may still be finishing its
+            // object: it is not running again).
+            let running: Vec<ais_meta::Snode> = parts
+                .iter()
+                .filter(|(_, s)| s.running && !s.aborted)
+                .map(|(t, _)| t.clone())
+                .collect();
+            if let Some(known) = self.jobs.get(&id) {
+                // A finished job some target resumed (after its restart): tracked again.
+                if known.end_ns == 0 || running.is_empty() || !self.jobs.reopen(&id) {
+                    continue;
+                }
+                tracing::info!(%id, running = running.len(), "job resumed by targets: tracking it again");
+                let stats: BTreeMap<String, SnapStats> = parts
+                    .iter()
+                    .map(|(t, s)| (t.daemon_id.clone(), snap_stats(s)))
+                    .collect();
+                self.track_adopted(id, known.kind, running, stats, Vec::new());
                 continue;
             }
             let first = &parts[0].1;
@@ -218,11 +240,6 @@ impl Proxy {
             } else {
                 first.kind.clone()
             };
-            let running: Vec<ais_meta::Snode> = parts
-                .iter()
-                .filter(|(_, s)| s.running)
-                .map(|(t, _)| t.clone())
-                .collect();
             let stats: BTreeMap<String, SnapStats> = parts
                 .iter()
                 .map(|(t, s)| (t.daemon_id.clone(), snap_stats(s)))
@@ -254,6 +271,10 @@ impl Proxy {
                 },
                 aborted,
                 stats: stats.clone(),
+                times: parts
+                    .iter()
+                    .map(|(t, s)| (t.daemon_id.clone(), (s.start_ns, s.end_ns)))
+                    .collect(),
                 result: None,
             };
             if !self.jobs.adopt(job) {
@@ -261,22 +282,33 @@ impl Proxy {
             }
             adopted += 1;
             tracing::info!(%id, %kind, running = running.len(), "job adopted from the targets");
-            if running.is_empty() {
-                continue;
+            if !running.is_empty() {
+                self.track_adopted(id, kind, running, stats, errs);
             }
-            let Some(me) = self.weak.upgrade() else {
-                break;
-            };
-            tokio::spawn(async move {
-                let (mut stats, mut errs) = (stats, errs);
-                let v = serde_json::json!({"id": id});
-                let restart = (kind == "rebalance").then_some(("rebalance", &v));
-                me.track_job(&id, running, restart, &mut stats, &mut errs)
-                    .await;
-                me.jobs.finish(&id, stats, errs);
-            });
         }
         adopted
+    }
+
+    /// Tracks the `running` parts of an adopted job to its end, in the background (a
+    /// restarted target gets its part of a rebalance again).
+    fn track_adopted(
+        &self,
+        id: String,
+        kind: String,
+        running: Vec<ais_meta::Snode>,
+        mut stats: BTreeMap<String, SnapStats>,
+        mut errs: Vec<String>,
+    ) {
+        let Some(me) = self.weak.upgrade() else {
+            return;
+        };
+        tokio::spawn(async move {
+            let v = serde_json::json!({"id": id});
+            let restart = (kind == "rebalance").then_some(("rebalance", &v));
+            me.track_job(&id, running, restart, &mut stats, &mut errs)
+                .await;
+            me.jobs.finish(&id, stats, errs);
+        });
     }
 
     /// Tells every target to stop its part of job `id` (they finish the object at hand).

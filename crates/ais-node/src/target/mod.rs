@@ -43,6 +43,8 @@ pub(crate) struct MpAdmin {
     pub(crate) resilvering: bool,
     /// The running resilver job.
     pub(crate) current: Option<String>,
+    /// Bumped by every mountpath change.
+    pub(crate) generation: u64,
 }
 
 /// Number of per-object lock stripes (serialize read-modify-write of one object's metadata).
@@ -55,11 +57,19 @@ pub(crate) struct Target {
     mps: std::sync::RwLock<Arc<Mountpaths>>,
     /// Mountpaths being emptied (detached or disabled) and the ones disabled, by path.
     mp_admin: Mutex<MpAdmin>,
+    /// Serializes mountpath changes.
+    mp_change_lock: tokio::sync::Mutex<()>,
+    /// Serializes writes of the volume list (`.ais.vmd`).
+    vmd_write: Mutex<()>,
+    /// Held by the running resilver pass.
+    resilver_run: tokio::sync::Mutex<()>,
     locks: Arc<Vec<Mutex<()>>>,
     /// Rebalances this target ran or runs, by id.
     reb: Mutex<std::collections::HashMap<String, reb::RebSnap>>,
     /// The rebalance not yet completed here (persisted in `reb::REB_MARKER`).
     reb_pending: Mutex<Option<String>>,
+    /// Serializes updates of that marker (the file is written under it, not under the above).
+    reb_marker_write: Mutex<()>,
     /// When the set of placeable targets last changed (GETs that miss then ask the neighbors).
     last_target_change: Mutex<Instant>,
     /// When each mountpath was last probed by the filesystem health checker.
@@ -128,10 +138,15 @@ impl Target {
                 draining: vmd.draining,
                 resilvering: vmd.resilver_needed,
                 current: None,
+                generation: 0,
             }),
+            mp_change_lock: tokio::sync::Mutex::new(()),
+            vmd_write: Mutex::new(()),
+            resilver_run: tokio::sync::Mutex::new(()),
             locks: Arc::new((0..LOCK_STRIPES).map(|_| Mutex::new(())).collect()),
             reb: Mutex::new(std::collections::HashMap::new()),
             reb_pending: Mutex::new(reb_pending),
+            reb_marker_write: Mutex::new(()),
             last_target_change: Mutex::new(
                 Instant::now()
                     .checked_sub(reb::GFN_WINDOW)
@@ -179,6 +194,8 @@ impl Target {
         if let Some(id) = self.reb_marker() {
             tracing::info!(%id, "resuming an interrupted rebalance");
             self.start_rebalance(id);
+            // The primary tracks it again (the jobs API shows it; it can be stopped).
+            self.announce_jobs().await;
         }
         self.resume_resilver().await;
         self.ctl

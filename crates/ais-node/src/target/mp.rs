@@ -75,7 +75,9 @@ impl Target {
         path: String,
         resilver: bool,
     ) -> Result<Option<String>, Error> {
-        let cur: Vec<String> = self.mps().all().iter().map(|m| m.path.clone()).collect();
+        // One change at a time (each computes the next list from the current one).
+        let _one = self.mp_change_lock.lock().await;
+        let cur = self.mp_paths();
         let (next, drain, disable, enable) = match (method, action) {
             (&http::Method::PUT, "attach-mp") | (&http::Method::POST, "enable-mp") => {
                 if cur.contains(&path) {
@@ -119,20 +121,28 @@ impl Target {
             .map_err(crate::err::join_err)?
             .map_err(|e| Error::bad_request(format!("{}: {e}", self.name)))?;
         {
-            let mut a = self.mp_admin.lock().expect("mountpath admin lock");
-            if drain && !a.draining.contains(&path) {
-                a.draining.push(path.clone());
-            }
-            if disable && !a.disabled.contains(&path) {
-                a.disabled.push(path.clone());
-            }
-            if enable {
-                a.disabled.retain(|p| *p != path);
-            }
-            a.resilvering = true;
-            self.save_vmd(&a, next)?;
+            // The new list is persisted and put in use under the volume-list write lock: a
+            // resilver that ends meanwhile persists after it, with the new list.
+            let _w = self.vmd_write.lock().expect("vmd write lock");
+            let vmd = {
+                let mut a = self.mp_admin.lock().expect("mountpath admin lock");
+                if drain && !a.draining.contains(&path) {
+                    a.draining.push(path.clone());
+                }
+                if disable && !a.disabled.contains(&path) {
+                    a.disabled.push(path.clone());
+                }
+                if enable {
+                    a.disabled.retain(|p| *p != path);
+                }
+                a.resilvering = true;
+                // A resilver that started before this change cannot declare it done.
+                a.generation += 1;
+                Vmd::of(&a, next)
+            };
+            self.save_vmd(&vmd)?;
+            *self.mps.write().expect("mountpaths lock") = Arc::new(mps);
         }
-        *self.mps.write().expect("mountpaths lock") = Arc::new(mps);
         tracing::info!(%action, mountpath = %path, resilver, "mountpaths changed");
         if !resilver {
             return Ok(None);
@@ -142,20 +152,24 @@ impl Target {
         Ok(Some(id))
     }
 
-    /// Persists the volume list: `mountpaths` and the admin state `a`.
-    fn save_vmd(&self, a: &super::MpAdmin, mountpaths: Vec<String>) -> Result<(), Error> {
-        let vmd = Vmd {
-            mountpaths,
-            disabled: a.disabled.clone(),
-            draining: a.draining.clone(),
-            resilver_needed: a.resilvering,
-        };
+    fn save_vmd(&self, vmd: &Vmd) -> Result<(), Error> {
         crate::metastore::save(
             std::path::Path::new(&self.ctl.cfg.local.confdir),
             VMD_FILE,
-            &vmd,
+            vmd,
         )
         .map_err(|e| Error::internal(e.to_string()))
+    }
+
+    /// Persists the volume list as it is now. The file is written outside the admin lock
+    /// (reads take it); writes are serialized, each with the state at its time.
+    fn persist_vmd(&self) {
+        let _w = self.vmd_write.lock().expect("vmd write lock");
+        let paths = self.mp_paths();
+        let vmd = Vmd::of(&self.mp_admin.lock().expect("mountpath admin lock"), paths);
+        if let Err(e) = self.save_vmd(&vmd) {
+            tracing::warn!(err = %e, "saving the volume list");
+        }
     }
 
     /// Tells the primary that this target started a job on its own (a resilver), so that it
@@ -185,29 +199,35 @@ impl Target {
         if !self.job_begin(&id, "resilver", None) {
             return id;
         }
-        let prev = {
+        let (prev, generation, newly) = {
             let mut a = self.mp_admin.lock().expect("mountpath admin lock");
-            if !a.resilvering {
-                a.resilvering = true;
-                if let Err(e) = self.save_vmd(&a, self.mp_paths()) {
-                    tracing::warn!(err = %e, "saving the volume list");
-                }
-            }
-            a.current.replace(id.clone())
+            let newly = !a.resilvering;
+            a.resilvering = true;
+            (a.current.replace(id.clone()), a.generation, newly)
         };
+        if newly {
+            self.persist_vmd();
+        }
         if let Some(p) = prev {
             self.abort_job(&p);
             tracing::info!(%id, superseded = %p, "resilver supersedes the running one");
         }
         let me = self.clone();
         let rid = id.clone();
-        tokio::spawn(async move { me.resilver(rid).await });
+        tokio::spawn(async move { me.resilver(rid, generation).await });
         id
     }
 
-    /// At start-up: resumes a resilver that a restart cut short (or one still needed).
+    /// At start-up: resumes a resilver that a restart cut short (or one still needed), unless
+    /// the primary has started one already.
     pub(super) async fn resume_resilver(self: &Arc<Self>) {
-        if !self.resilver_active() {
+        let running = self
+            .mp_admin
+            .lock()
+            .expect("mountpath admin lock")
+            .current
+            .is_some();
+        if running || !self.resilver_active() {
             return;
         }
         let id = self.start_resilver(None);
@@ -244,9 +264,12 @@ impl Target {
     }
 
     /// Resilver job `id`: moves every object not on its HRW mountpath there, from the
-    /// mountpaths in use and the draining ones; a drained mountpath is let go at the end. An
-    /// aborted (or superseded) resilver leaves reads looking everywhere until one completes.
-    async fn resilver(self: Arc<Self>, id: String) {
+    /// mountpaths in use and the draining ones; a drained mountpath is let go at the end. One
+    /// pass runs at a time (a superseded one stops at its next object before this one walks).
+    /// Only a complete pass that no mountpath change overtook (`generation`) lets reads stop
+    /// looking around; an aborted, superseded or failed one leaves them looking everywhere.
+    async fn resilver(self: Arc<Self>, id: String, generation: u64) {
+        let _one = self.resilver_run.lock().await;
         let t0 = Instant::now();
         let draining = self
             .mp_admin
@@ -274,6 +297,11 @@ impl Target {
                     .await
                     {
                         Ok(Ok(p)) => p,
+                        // An unreadable mountpath being let go (a failed disk): best effort.
+                        Ok(Err(e)) if draining.contains(src) => {
+                            tracing::warn!(mountpath = %src, err = %e, "resilver: cannot walk a draining mountpath; letting it go");
+                            break;
+                        }
                         Ok(Err(e)) => {
                             errs.push(format!("{}: {e}", dir.display()));
                             break;
@@ -285,49 +313,21 @@ impl Target {
                     };
                     let Some(last) = page.last() else { break };
                     after = last.name.clone();
-                    let mps = self.mps();
-                    let locks = self.locks.clone();
-                    let (b, src2) = (bck.clone(), src.clone());
+                    let (me, b, src2, rid) = (self.clone(), bck.clone(), src.clone(), id.clone());
                     let r = tokio::task::spawn_blocking(move || {
-                        let (mut n, mut bytes, mut e) = (0i64, 0i64, Vec::new());
-                        for ent in page {
-                            let d = ais_placement::digest(b.uname(&ent.name).as_bytes());
-                            let to = mps.locate_digest(&b, &ent.name, d);
-                            if to.mountpath == src2 {
-                                continue;
-                            }
-                            let _g = Target::lock_for(&locks, d).lock().expect("object lock");
-                            // Gone since the walk (deleted, or moved by a superseded resilver).
-                            let Ok(meta) = std::fs::metadata(&ent.fqn) else {
-                                continue;
-                            };
-                            let from = Location {
-                                fqn: ent.fqn.clone(),
-                                mountpath: src2.clone(),
-                                bck_dir: ais_fs::bucket_dir(&src2, &b),
-                                obj_name: ent.name.clone(),
-                                hashed: to.hashed,
-                            };
-                            match ais_fs::move_object(&from, &to) {
-                                Ok(()) => {
-                                    n += 1;
-                                    bytes += meta.len() as i64;
-                                }
-                                Err(err) => {
-                                    tracing::warn!(obj = %b.cname_obj(&ent.name), %err, "resilver: move failed");
-                                    e.push(format!("{}: {err}", b.cname_obj(&ent.name)));
-                                }
-                            }
-                        }
-                        (n, bytes, e)
+                        me.resilver_page(&rid, &b, &src2, page)
                     })
                     .await;
                     match r {
-                        Ok((n, bytes, e)) => {
-                            for m in e.iter().take(32usize.saturating_sub(errs.len())) {
-                                errs.push(m.clone());
+                        Ok(p) => {
+                            for m in p.errs.into_iter().take(32usize.saturating_sub(errs.len())) {
+                                errs.push(m);
                             }
-                            self.reb_add(&id, n, bytes, None);
+                            self.reb_add(&id, p.moved, p.bytes, None);
+                            if p.aborted {
+                                aborted = true;
+                                break 'walk;
+                            }
                         }
                         Err(e) => errs.push(e.to_string()),
                     }
@@ -340,15 +340,12 @@ impl Target {
             if current {
                 a.current = None;
             }
-            // Only a complete pass lets the drained mountpaths go and reads stop looking around.
-            if current && !aborted && errs.is_empty() {
+            if current && !aborted && errs.is_empty() && a.generation == generation {
                 a.draining.retain(|p| !draining.contains(p));
                 a.resilvering = !a.draining.is_empty();
             }
-            if let Err(e) = self.save_vmd(&a, self.mp_paths()) {
-                tracing::warn!(err = %e, "saving the volume list");
-            }
         }
+        self.persist_vmd();
         let err = if aborted {
             Some(Error::new(ErrKind::Conflict, format!("{id} aborted")))
         } else if errs.is_empty() {
@@ -358,6 +355,83 @@ impl Target {
         };
         if let Some(s) = self.job_done(&id, err) {
             tracing::info!(%id, moved = s.objs, bytes = s.bytes, errs = s.errs.len(), aborted, elapsed_ms = t0.elapsed().as_millis() as u64, "resilver done");
+        }
+    }
+
+    /// Blocking: moves the objects of one walked page on mountpath `src` to their HRW
+    /// mountpaths (placement as of each object, under its lock). A copy already at the HRW
+    /// place was written there after the change (writes go to HRW places), so the one found
+    /// here is stale and removed. Stops at the next object once the job is aborted.
+    fn resilver_page(
+        &self,
+        id: &str,
+        b: &Bck,
+        src: &str,
+        page: Vec<ais_fs::WalkEntry>,
+    ) -> PageMoves {
+        let mut out = PageMoves::default();
+        for ent in page {
+            if self.is_aborted(id) {
+                out.aborted = true;
+                break;
+            }
+            let d = ais_placement::digest(b.uname(&ent.name).as_bytes());
+            let to = self.mps().locate_digest(b, &ent.name, d);
+            if to.mountpath == src {
+                continue;
+            }
+            let _g = Target::lock_for(&self.locks, d)
+                .lock()
+                .expect("object lock");
+            // Gone since the walk (deleted, or moved by a superseded resilver).
+            let Ok(meta) = std::fs::metadata(&ent.fqn) else {
+                continue;
+            };
+            let cname = b.cname_obj(&ent.name);
+            let from = Location {
+                fqn: ent.fqn.clone(),
+                mountpath: src.to_string(),
+                bck_dir: ais_fs::bucket_dir(src, b),
+                obj_name: ent.name.clone(),
+                hashed: to.hashed,
+            };
+            let r = if to.fqn.exists() {
+                ais_fs::delete_object(&from, &cname)
+            } else {
+                ais_fs::move_object(&from, &to)
+            };
+            match r {
+                Ok(()) => {
+                    out.moved += 1;
+                    out.bytes += meta.len() as i64;
+                }
+                Err(err) => {
+                    tracing::warn!(obj = %cname, %err, "resilver: move failed");
+                    out.errs.push(format!("{cname}: {err}"));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What [`Target::resilver_page`] did.
+#[derive(Default)]
+struct PageMoves {
+    moved: i64,
+    bytes: i64,
+    errs: Vec<String>,
+    aborted: bool,
+}
+
+impl Vmd {
+    /// The volume list: `mountpaths` in use and the admin state `a`.
+    fn of(a: &super::MpAdmin, mountpaths: Vec<String>) -> Vmd {
+        Vmd {
+            mountpaths,
+            disabled: a.disabled.clone(),
+            draining: a.draining.clone(),
+            resilver_needed: a.resilvering,
         }
     }
 }

@@ -908,11 +908,23 @@ impl Target {
         let locks = self.locks.clone();
         // Every `%cp` of the name goes, wherever the copy set was (no orphan can restore it).
         let copies = super::mirror::copy_candidates(&self.mps(), &bck, &obj);
+        // While objects may be off their HRW mountpath, so may this one: it goes wherever it is
+        // (a resilver would otherwise bring it back).
+        let others = if self.resilver_active() {
+            self.other_locations(&bck, &obj, &loc.mountpath)
+        } else {
+            Vec::new()
+        };
         tokio::task::spawn_blocking(move || {
             let _g = Target::lock_for(&locks, digest)
                 .lock()
                 .expect("object lock");
-            let r = ais_fs::delete_object(&loc, &cname);
+            let mut r = ais_fs::delete_object(&loc, &cname);
+            for o in &others {
+                if ais_fs::delete_object(o, &cname).is_ok() && r.is_err() {
+                    r = Ok(());
+                }
+            }
             super::mirror::remove_copies(&copies, &cname);
             r
         })

@@ -54,6 +54,42 @@ pub(super) struct RebMarker {
     pub(super) id: String,
 }
 
+/// [`Target::job_begin`] on the locked job table.
+fn job_begin_in(
+    m: &mut std::collections::HashMap<String, RebSnap>,
+    id: &str,
+    kind: &str,
+    bck: Option<&Bck>,
+) -> bool {
+    if m.contains_key(id) {
+        return false;
+    }
+    // Bounded: the oldest finished jobs are forgotten.
+    while m.len() >= JOBS_KEPT {
+        let Some(old) = m
+            .values()
+            .filter(|s| !s.running)
+            .min_by_key(|s| s.end_ns)
+            .map(|s| s.id.clone())
+        else {
+            break;
+        };
+        m.remove(&old);
+    }
+    m.insert(
+        id.to_string(),
+        RebSnap {
+            id: id.to_string(),
+            running: true,
+            kind: kind.to_string(),
+            bck: bck.cloned(),
+            start_ns: ais_core::time::now_nanos(),
+            ..Default::default()
+        },
+    );
+    true
+}
+
 /// The number in a rebalance id `g<N>` (0 if it has none).
 fn reb_num(id: &str) -> u64 {
     id.strip_prefix('g')
@@ -87,34 +123,7 @@ impl Target {
     /// Registers job `id` of `kind` as running on this target; `false` if it is known already
     /// (starts are idempotent per id; an abort that came first keeps it from starting).
     pub(super) fn job_begin(&self, id: &str, kind: &str, bck: Option<&Bck>) -> bool {
-        let mut m = self.reb.lock().expect("jobs lock");
-        if m.contains_key(id) {
-            return false;
-        }
-        // Bounded: the oldest finished jobs are forgotten.
-        while m.len() >= JOBS_KEPT {
-            let Some(old) = m
-                .values()
-                .filter(|s| !s.running)
-                .min_by_key(|s| s.end_ns)
-                .map(|s| s.id.clone())
-            else {
-                break;
-            };
-            m.remove(&old);
-        }
-        m.insert(
-            id.to_string(),
-            RebSnap {
-                id: id.to_string(),
-                running: true,
-                kind: kind.to_string(),
-                bck: bck.cloned(),
-                start_ns: ais_core::time::now_nanos(),
-                ..Default::default()
-            },
-        );
-        true
+        job_begin_in(&mut self.reb.lock().expect("jobs lock"), id, kind, bck)
     }
 
     /// Marks job `id` finished (with its error, if any); returns its final snapshot.
@@ -165,28 +174,41 @@ impl Target {
     /// miss keep asking the neighbors, and the rebalance resumes when the target restarts.
     pub(crate) fn start_rebalance(self: &Arc<Self>, id: String) {
         let num = reb_num(&id);
-        {
-            let m = self.reb.lock().expect("jobs lock");
-            if m.values()
-                .any(|s| s.running && s.kind == "rebalance" && reb_num(&s.id) > num)
-            {
-                tracing::info!(%id, "rebalance not started: a newer one runs");
-                return;
-            }
-        }
-        // Needed from now on (even if this one was aborted before it began), until a rebalance
-        // at least this new completes.
-        if self.reb_marker().is_none_or(|m| reb_num(&m) < num) {
-            self.set_reb_marker(Some(&id));
-        }
+        // Needed from now on (even if this one never begins: aborted first, or superseded),
+        // until a rebalance at least this new completes.
+        self.raise_reb_marker(&id);
         *self.last_target_change.lock().expect("lock") = Instant::now();
-        if !self.job_begin(&id, "rebalance", None) {
-            return;
-        }
         let older: Vec<String> = {
             let mut m = self.reb.lock().expect("jobs lock");
+            let newer = m
+                .values()
+                .find(|s| s.running && s.kind == "rebalance" && reb_num(&s.id) > num)
+                .map(|s| s.id.clone());
+            if let Some(newer) = newer {
+                // Recorded as ended, so that whoever tracks it sees it end.
+                if !m.contains_key(&id) {
+                    let now = ais_core::time::now_nanos();
+                    m.insert(
+                        id.clone(),
+                        RebSnap {
+                            id: id.clone(),
+                            kind: "rebalance".into(),
+                            aborted: true,
+                            errs: vec![format!("superseded by {newer}")],
+                            start_ns: now,
+                            end_ns: now,
+                            ..Default::default()
+                        },
+                    );
+                }
+                tracing::info!(%id, %newer, "rebalance not started: a newer one runs");
+                return;
+            }
+            if !job_begin_in(&mut m, &id, "rebalance", None) {
+                return;
+            }
             m.values_mut()
-                .filter(|s| s.running && s.kind == "rebalance" && s.id != id)
+                .filter(|s| s.running && s.kind == "rebalance" && reb_num(&s.id) < num)
                 .map(|s| {
                     s.aborted = true;
                     s.id.clone()
@@ -218,26 +240,39 @@ impl Target {
         self.reb_pending.lock().expect("marker lock").clone()
     }
 
-    fn set_reb_marker(&self, id: Option<&str>) {
+    /// Compare-and-set of the marker (file and memory) under its write lock: `Some(id)` when
+    /// no newer one is set, `None` (cleared) when the one set is not newer than `id`.
+    fn update_reb_marker(&self, id: &str, set: bool) {
+        let _w = self.reb_marker_write.lock().expect("marker write lock");
+        let cur = self.reb_marker().map(|m| reb_num(&m));
+        let num = reb_num(id);
+        let apply = if set {
+            cur.is_none_or(|c| c < num)
+        } else {
+            cur.is_some_and(|c| c <= num)
+        };
+        if !apply {
+            return;
+        }
         let dir = std::path::Path::new(&self.ctl.cfg.local.confdir);
-        let r = match id {
-            Some(id) => crate::metastore::save(dir, REB_MARKER, &RebMarker { id: id.into() }),
-            None => crate::metastore::remove(dir, REB_MARKER),
+        let r = if set {
+            crate::metastore::save(dir, REB_MARKER, &RebMarker { id: id.into() })
+        } else {
+            crate::metastore::remove(dir, REB_MARKER)
         };
         if let Err(e) = r {
             tracing::warn!(err = %e, "rebalance marker");
         }
-        *self.reb_pending.lock().expect("marker lock") = id.map(str::to_string);
+        *self.reb_pending.lock().expect("marker lock") = set.then(|| id.to_string());
+    }
+
+    fn raise_reb_marker(&self, id: &str) {
+        self.update_reb_marker(id, true);
     }
 
     /// Drops the marker once rebalance `id` completed, unless a newer one took its place.
     fn clear_reb_marker(&self, id: &str) {
-        if self
-            .reb_marker()
-            .is_some_and(|m| reb_num(&m) <= reb_num(id))
-        {
-            self.set_reb_marker(None);
-        }
+        self.update_reb_marker(id, false);
     }
 
     /// Marks job `id` aborted; its loops stop at the next object.
@@ -278,7 +313,20 @@ impl Target {
     async fn rebalance_pass(self: &Arc<Self>, id: &str) -> Result<(), Error> {
         tracing::info!(%id, smap = self.smap().version, "rebalance");
         for bck in self.bmd().list(None) {
-            for (_, dir) in self.mps().obj_dirs(&bck) {
+            // Objects off their HRW mountpath (a resilver is owed) and on draining mountpaths
+            // are sent from where they are.
+            let mut dirs = self.mps().obj_dirs(&bck);
+            let draining = self
+                .mp_admin
+                .lock()
+                .expect("mountpath admin lock")
+                .draining
+                .clone();
+            for mp in draining {
+                let dir = ais_fs::bucket_dir(&mp, &bck).join(ais_fs::CT_OBJ);
+                dirs.push((mp, dir));
+            }
+            for (mp, dir) in dirs {
                 let mut after = String::new();
                 loop {
                     let (d, a) = (dir.clone(), after.clone());
@@ -307,11 +355,12 @@ impl Target {
                     futures_util::stream::iter(moves)
                         .for_each_concurrent(REB_CONCURRENCY, |(name, owner)| {
                             let bck = bck.clone();
+                            let mp = &mp;
                             async move {
                                 if self.is_aborted(id) {
                                     return;
                                 }
-                                match self.migrate(&bck, &name, &owner).await {
+                                match self.migrate(&bck, mp, &name, &owner).await {
                                     Ok(n) => self.reb_add(id, 1, n as i64, None),
                                     // Gone since the walk: deleted, or moved by a rebalance
                                     // this one superseded.
@@ -343,6 +392,19 @@ impl Target {
         owner: &ais_meta::Snode,
     ) -> Result<ais_fs::Lom, Error> {
         let loc = self.mps().locate(bck, name);
+        self.send_from(&loc, bck, name, dst, dst_name, owner).await
+    }
+
+    /// [`Target::send_object`] of the copy at `loc`.
+    async fn send_from(
+        &self,
+        loc: &ais_fs::Location,
+        bck: &Bck,
+        name: &str,
+        dst: &Bck,
+        dst_name: &str,
+        owner: &ais_meta::Snode,
+    ) -> Result<ais_fs::Lom, Error> {
         let cname = bck.cname_obj(name);
         let url = format!("{}{STREAM_PATH}", owner.intra_data_net.direct_url);
         let mut attempt = 0;
@@ -425,10 +487,17 @@ impl Target {
         }
     }
 
-    /// Sends one object to `owner`; removes the local copy once the owner has it.
-    async fn migrate(&self, bck: &Bck, name: &str, owner: &ais_meta::Snode) -> Result<u64, Error> {
-        let lom = self.send_object(bck, name, bck, name, owner).await?;
-        let loc = self.mps().locate(bck, name);
+    /// Sends object `name`, found on mountpath `mp`, to `owner`; removes the local copy once
+    /// the owner has it.
+    async fn migrate(
+        &self,
+        bck: &Bck,
+        mp: &str,
+        name: &str,
+        owner: &ais_meta::Snode,
+    ) -> Result<u64, Error> {
+        let loc = ais_fs::location(mp, bck, name, ais_fs::CT_OBJ);
+        let lom = self.send_from(&loc, bck, name, bck, name, owner).await?;
         let cname = bck.cname_obj(name);
         // The owner has committed it: drop ours (unless it changed meanwhile).
         let digest = ais_placement::digest(bck.uname(name).as_bytes());

@@ -883,22 +883,10 @@ print(len(b.object("cold/o-05").get_reader().read_all()))
     }
 }
 
-/// utime+stime of the processes `pids`, seconds.
-fn cpu_seconds(pids: &[u32]) -> f64 {
-    let tick = 100.0; // USER_HZ on Linux
-    pids.iter()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
-        .map(|s| {
-            let f: Vec<&str> = s.rsplit_once(") ").unwrap().1.split(' ').collect();
-            (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / tick
-        })
-        .sum()
-}
-
 /// One aisloader GET run over the objects of `bucket`: (ops/s, server CPU µs per GET).
 fn aisloader_get(ep: &str, bucket: &str, pids: &[u32], secs: u32) -> (f64, f64) {
     let bin = std::env::var("AISLOADER_BIN").expect("AISLOADER_BIN");
-    let cpu0 = cpu_seconds(pids);
+    let cpu0 = ais_e2e::cpu_seconds(pids);
     let out = Command::new(bin)
         .args([
             &format!("-endpoint={ep}"),
@@ -910,7 +898,7 @@ fn aisloader_get(ep: &str, bucket: &str, pids: &[u32], secs: u32) -> (f64, f64) 
         ])
         .output()
         .unwrap();
-    let cpu = cpu_seconds(pids) - cpu0;
+    let cpu = ais_e2e::cpu_seconds(pids) - cpu0;
     assert!(
         out.status.success(),
         "aisloader: {}",

@@ -569,21 +569,14 @@ fn day_secs(t: &str) -> f64 {
 
 /// utime+stime of the cluster's `aisnode` processes, seconds.
 fn cluster_cpu(cl: &Cluster) -> f64 {
-    cl.nodes()
-        .iter()
-        .filter_map(|n| n.pid())
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
-        .map(|s| {
-            let f: Vec<&str> = s.rsplit_once(") ").unwrap().1.split(' ').collect();
-            (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
-        })
-        .sum()
+    let pids: Vec<u32> = cl.nodes().iter().filter_map(|n| n.pid()).collect();
+    ais_e2e::cpu_seconds(&pids)
 }
 
 /// Figures for issue #4 (a measurement, not a test: nothing is asserted about them): 10,000 ×
 /// 64 KiB objects on 1 proxy + 3 targets, a 4th target joins; the rebalance's wall time (earliest
-/// start to latest end on the targets), MiB/s of the objects moved, and the server CPU per
-/// object moved. Run with release binaries:
+/// start to latest end of the targets' parts, as `qryxstats` reports them per target), MiB/s of
+/// the objects moved, and the server CPU per object moved. Run with release binaries:
 ///
 /// ```sh
 /// cargo build --profile perf -p aisnode
@@ -627,7 +620,11 @@ async fn rebalance_figures() {
         .fold(0.0, f64::max);
     let objs: i64 = snaps.iter().map(|s| s.stats.out_objs).sum();
     let bytes: i64 = snaps.iter().map(|s| s.stats.out_bytes).sum();
-    let wall = end - start;
+    let wall = if end >= start {
+        end - start
+    } else {
+        end + 86_400.0 - start
+    };
     eprintln!(
         "FIGURE rebalance {id}: {objs} objects, {:.1} MiB moved onto a 4th target in {wall:.2} s = {:.0} MiB/s; server CPU {:.0} us per object moved",
         bytes as f64 / 1048576.0,

@@ -282,9 +282,38 @@ async fn detach_attach_resilver_under_load() {
     );
     assert!(ok.load(Ordering::Relaxed) > 50);
 
-    // A resilver cut short by a restart resumes: detach with `dntres` (the mountpath stays
-    // "waiting", its objects readable), kill -9 the target and start it again — it drains the
-    // mountpath on its own.
+    // Two changes back to back: the second resilver supersedes the first (or follows it);
+    // either way every object ends on its HRW mountpath and none is lost.
+    let (st, first) =
+        mp_request(&ep, &tid, reqwest::Method::DELETE, "detach-mp", &victim, "").await;
+    assert_eq!(st, 200, "{first}");
+    let (st, second) = mp_request(&ep, &tid, reqwest::Method::PUT, "attach-mp", &victim, "").await;
+    assert_eq!(st, 200, "{second}");
+    assert_ne!(first, second);
+    let job = c.wait_job(&second, Duration::from_secs(120)).await.unwrap();
+    assert!(job.err.is_empty() && !job.aborted, "{job:?}");
+    let job = c.wait_job(&first, Duration::from_secs(120)).await.unwrap();
+    // Superseded (aborted), or done before the second began: nothing else.
+    assert!(
+        job.end_time > 0 && (job.aborted || job.err.is_empty()),
+        "{job:?}"
+    );
+    assert_eq!(ais_e2e::count_files(&victim_objs), expect_back);
+    all_on_hrw_mountpath(&c, &bck, &all).await;
+    assert_eq!(c.list_objects_all(&bck, "", "name").await.unwrap().len(), N);
+    for i in (0..N).step_by(13) {
+        let (_, b) = c.get_object(&bck, &obj(i), None).await.unwrap();
+        assert_eq!(
+            b[..],
+            data(i as u64, size(i))[..],
+            "{} after two changes",
+            obj(i)
+        );
+    }
+
+    // A resilver owed at a restart is run: detach with `dntres` (the mountpath stays
+    // "waiting", its objects readable; nothing runs), kill -9 the target and start it again —
+    // it drains the mountpath on its own (the volume list it persisted says what is owed).
     let (st, body) = mp_request(
         &ep,
         &tid,
