@@ -149,14 +149,7 @@ enum Cmd {
         op: JobOp,
     },
     /// Start a job: `ais start rebalance`, `ais start resilver [TARGET_ID]` (same as `ais job start`).
-    Start {
-        kind: String,
-        /// The target to run it on (resilver; default: every target).
-        node: Option<String>,
-        /// Wait for it to finish.
-        #[arg(long)]
-        wait: bool,
-    },
+    Start(StartArgs),
     /// Stop a job by id or every running job of a kind: `ais stop rebalance` (same as `ais job stop`).
     Stop { id_or_kind: String },
     /// Mountpaths of targets.
@@ -382,16 +375,21 @@ enum JobOp {
         timeout: u64,
     },
     /// Start a job (`rebalance`, or `resilver` on one target or all); prints its id.
-    Start {
-        kind: String,
-        /// The target to run it on (resilver; default: every target).
-        node: Option<String>,
-        /// Wait for it to finish.
-        #[arg(long)]
-        wait: bool,
-    },
+    Start(StartArgs),
     /// Abort a job, by id, or every running job of a kind (e.g. `rebalance`).
     Stop { id_or_kind: String },
+}
+
+/// `ais job start` / `ais start`.
+#[derive(clap::Args)]
+struct StartArgs {
+    /// `rebalance` or `resilver`.
+    kind: String,
+    /// The target to run it on (resilver; default: every target).
+    node: Option<String>,
+    /// Wait for it to finish.
+    #[arg(long)]
+    wait: bool,
 }
 
 /// `ais job start KIND [NODE] [--wait]`: prints the new job's id.
@@ -1227,15 +1225,15 @@ async fn run(cli: Cli) -> Result<()> {
                     let st = xfer::wait_job(&c, &id, Duration::from_secs(timeout)).await?;
                     println!("job {id} ({}) finished", st.kind);
                 }
-                JobOp::Start { kind, node, wait } => {
-                    start_job(&c, &http, &ep, &kind, node.as_deref(), wait).await?
+                JobOp::Start(a) => {
+                    start_job(&c, &http, &ep, &a.kind, a.node.as_deref(), a.wait).await?
                 }
                 JobOp::Stop { id_or_kind } => stop_job(&http, &ep, &id_or_kind).await?,
             }
         }
-        Cmd::Start { kind, node, wait } => {
+        Cmd::Start(a) => {
             let http = reqwest::Client::new();
-            start_job(&c, &http, &ep, &kind, node.as_deref(), wait).await?
+            start_job(&c, &http, &ep, &a.kind, a.node.as_deref(), a.wait).await?
         }
         Cmd::Stop { id_or_kind } => stop_job(&reqwest::Client::new(), &ep, &id_or_kind).await?,
         Cmd::Cp {

@@ -337,6 +337,15 @@ impl NodeDir {
         format!("http://127.0.0.1:{}", self.port())
     }
 
+    /// Waits (up to `timeout`) until the process has exited; `false` if it has not.
+    pub async fn wait_gone(&self, timeout: Duration) -> bool {
+        wait_for(timeout, Duration::from_millis(20), || async {
+            (!self.alive()).then_some(())
+        })
+        .await
+        .is_some()
+    }
+
     /// SIGKILLs the node (only a pid from our own pid file whose command line is `aisnode`).
     pub fn kill9(&self) {
         let pid = self.pid().expect("pid file");

@@ -26,20 +26,8 @@ impl Target {
         } else {
             (lr.msg.pagesize as usize).min(LIST_PAGE_SIZE_MAX)
         };
-        let mut dirs = self.mps().obj_dirs(&lr.bck);
         // objects still on a mountpath being drained are listed too (the proxy drops duplicates)
-        for p in self
-            .mp_admin
-            .lock()
-            .expect("mountpath admin lock")
-            .draining
-            .iter()
-        {
-            dirs.push((
-                p.clone(),
-                ais_fs::bucket_dir(p, &lr.bck).join(ais_fs::CT_OBJ),
-            ));
-        }
+        let dirs = self.obj_dirs_all(&lr.bck);
         let tname = self.name.clone();
         let bck = lr.bck.clone();
         // Go's RFC3339 layouts ask for RFC 3339 times; anything else gets AIS's default RFC 822.

@@ -239,6 +239,26 @@ impl Target {
         self.mps().all().iter().map(|m| m.path.clone()).collect()
     }
 
+    /// The mountpaths being drained (detached or disabled, still holding objects).
+    fn draining(&self) -> Vec<String> {
+        self.mp_admin
+            .lock()
+            .expect("mountpath admin lock")
+            .draining
+            .clone()
+    }
+
+    /// The `%ob` directories of `bck` on every mountpath that may hold its objects: those in
+    /// use and those being drained (by mountpath).
+    pub(super) fn obj_dirs_all(&self, bck: &Bck) -> Vec<(String, std::path::PathBuf)> {
+        let mut dirs = self.mps().obj_dirs(bck);
+        for mp in self.draining() {
+            let dir = ais_fs::bucket_dir(&mp, bck).join(ais_fs::CT_OBJ);
+            dirs.push((mp, dir));
+        }
+        dirs
+    }
+
     /// Whether reads should also look off the HRW mountpath.
     pub(super) fn resilver_active(&self) -> bool {
         let a = self.mp_admin.lock().expect("mountpath admin lock");
@@ -248,14 +268,7 @@ impl Target {
     /// Where else an object may be while resilvering: the same name on every other mountpath.
     pub(super) fn other_locations(&self, bck: &Bck, obj: &str, skip: &str) -> Vec<Location> {
         let mut paths = self.mp_paths();
-        paths.extend(
-            self.mp_admin
-                .lock()
-                .expect("mountpath admin lock")
-                .draining
-                .iter()
-                .cloned(),
-        );
+        paths.extend(self.draining());
         paths
             .into_iter()
             .filter(|p| p != skip)
@@ -271,12 +284,7 @@ impl Target {
     async fn resilver(self: Arc<Self>, id: String, generation: u64) {
         let _one = self.resilver_run.lock().await;
         let t0 = Instant::now();
-        let draining = self
-            .mp_admin
-            .lock()
-            .expect("mountpath admin lock")
-            .draining
-            .clone();
+        let draining = self.draining();
         let mut sources = self.mp_paths();
         sources.extend(draining.iter().cloned());
         let mut errs: Vec<String> = Vec::new();

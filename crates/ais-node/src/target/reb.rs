@@ -315,18 +315,7 @@ impl Target {
         for bck in self.bmd().list(None) {
             // Objects off their HRW mountpath (a resilver is owed) and on draining mountpaths
             // are sent from where they are.
-            let mut dirs = self.mps().obj_dirs(&bck);
-            let draining = self
-                .mp_admin
-                .lock()
-                .expect("mountpath admin lock")
-                .draining
-                .clone();
-            for mp in draining {
-                let dir = ais_fs::bucket_dir(&mp, &bck).join(ais_fs::CT_OBJ);
-                dirs.push((mp, dir));
-            }
-            for (mp, dir) in dirs {
+            for (mp, dir) in self.obj_dirs_all(&bck) {
                 let mut after = String::new();
                 loop {
                     let (d, a) = (dir.clone(), after.clone());

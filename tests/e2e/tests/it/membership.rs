@@ -231,9 +231,7 @@ async fn membership_election_lifecycle() {
     .await
     .expect("decommissioned target leaves the map");
     let t3 = cl.node("target-3");
-    wait_for(WAIT, STEP, || async { (!t3.alive()).then_some(()) })
-        .await
-        .expect("decommissioned target exits");
+    assert!(t3.wait_gone(WAIT).await, "decommissioned target exits");
 
     // 7. kill -9 the primary: a new primary within 10 s; the other gateways keep serving.
     let old = primary_id(&s);
@@ -337,9 +335,7 @@ async fn membership_election_lifecycle() {
         .daemon_id
         .clone();
     assert_eq!(put(&t1_id, "shutdown-node").await, 200);
-    wait_for(WAIT, STEP, || async { (!t1.alive()).then_some(()) })
-        .await
-        .expect("shut-down node exits");
+    assert!(t1.wait_gone(WAIT).await, "shut-down node exits");
     let alive_urls: Vec<String> = urls.iter().filter(|u| **u != t1.url()).cloned().collect();
     assert_eq!(
         converged(&alive_urls).await.tmap[&t1_id].flags & 4,

@@ -391,13 +391,10 @@ print(old.aborted, new != sys.argv[2], s.end_time > 0, s.err == "", s.aborted, n
         let left = on_y().await.expect("listing");
         assert!(left > 0, "the aborted {id} moved everything off already");
         node_action("shutdown-node", y.daemon_id.clone()).await;
-        wait_for(
-            Duration::from_secs(30),
-            Duration::from_millis(50),
-            || async { (!ynode.alive()).then_some(()) },
-        )
-        .await
-        .expect("the target shut down");
+        assert!(
+            ynode.wait_gone(Duration::from_secs(30)).await,
+            "the target shut down"
+        );
         ynode.restart().expect("restart the target");
         wait_for(
             Duration::from_secs(120),
@@ -503,13 +500,10 @@ print(old.aborted, new != sys.argv[2], s.end_time > 0, s.err == "", s.aborted, n
     let id = rebalance_id_after(&c, &ep, v0 + 1).await;
     let proxy = cl.node("proxy-0");
     proxy.kill9();
-    wait_for(
-        Duration::from_secs(10),
-        Duration::from_millis(20),
-        || async { (!proxy.alive()).then_some(()) },
-    )
-    .await
-    .expect("the primary is gone");
+    assert!(
+        proxy.wait_gone(Duration::from_secs(10)).await,
+        "the primary is gone"
+    );
     proxy.restart().expect("restart the primary");
     wait_for(
         Duration::from_secs(30),

@@ -338,13 +338,10 @@ async fn detach_attach_resilver_under_load() {
     }
     let node = cl.node("target-0");
     node.kill9();
-    wait_for(
-        Duration::from_secs(10),
-        Duration::from_millis(20),
-        || async { (!node.alive()).then_some(()) },
-    )
-    .await
-    .expect("the target is gone");
+    assert!(
+        node.wait_gone(Duration::from_secs(10)).await,
+        "the target is gone"
+    );
     node.restart().expect("restart the target");
     wait_for(
         Duration::from_secs(60),
