@@ -121,6 +121,60 @@ fn start_moto(name: &str) -> (Emulator, String, Backend) {
     (emu, endpoint, be)
 }
 
+/// gcp-storage-emulator on a free loopback port: the child, its `host:port` and a client of it.
+fn start_gcs(name: &str) -> (Emulator, String, Backend) {
+    let port = free_port();
+    let emu = Emulator::start(
+        name,
+        Command::new(venv_bin("gcp-storage-emulator")).args([
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--in-memory",
+        ]),
+    );
+    let host = format!("127.0.0.1:{port}");
+    let be = Backend::Gcs(GcsBackend::new(&format!("http://{host}"), None).unwrap());
+    (emu, host, be)
+}
+
+/// Azurite (blob service) on a free loopback port: the child, the dev account's URL and a
+/// client of it (the account's published key).
+fn start_azurite(name: &str) -> (Emulator, String, Backend) {
+    let azurite = std::env::var("AIS_AZURITE").expect(
+        "AIS_AZURITE (the azurite-blob program) is not set: run with `cargo xtask test` (it installs Azurite)",
+    );
+    let port = free_port();
+    let emu = Emulator::start(
+        name,
+        Command::new(azurite).args([
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            &port.to_string(),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--disableTelemetry",
+        ]),
+    );
+    let url = format!(
+        "http://127.0.0.1:{port}/{}",
+        ais_backend::azure::DEV_ACCOUNT
+    );
+    let be = Backend::Azure(
+        AzureBackend::new(
+            &url,
+            ais_backend::azure::DEV_ACCOUNT,
+            ais_backend::azure::DEV_KEY,
+        )
+        .unwrap(),
+    );
+    (emu, url, be)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn aws_bucket_cold_warm_write_through() {
     let (emu, endpoint, be) = start_moto("moto");
@@ -220,54 +274,13 @@ async fn aws_bucket_own_endpoint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn gcp_bucket_cold_warm_write_through() {
-    let port = free_port();
-    let emu = Emulator::start(
-        "gcs",
-        Command::new(venv_bin("gcp-storage-emulator")).args([
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--in-memory",
-        ]),
-    );
-    let host = format!("127.0.0.1:{port}");
-    let be = Backend::Gcs(GcsBackend::new(&format!("http://{host}"), None).unwrap());
+    let (emu, host, be) = start_gcs("gcs");
     scenario(be, emu, &[("STORAGE_EMULATOR_HOST", &host)]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn azure_bucket_cold_warm_write_through() {
-    let azurite = std::env::var("AIS_AZURITE").expect(
-        "AIS_AZURITE (the azurite-blob program) is not set: run with `cargo xtask test` (it installs Azurite)",
-    );
-    let port = free_port();
-    let emu = Emulator::start(
-        "azurite",
-        Command::new(azurite).args([
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            &port.to_string(),
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-            "--loose",
-            "--disableTelemetry",
-        ]),
-    );
-    let url = format!(
-        "http://127.0.0.1:{port}/{}",
-        ais_backend::azure::DEV_ACCOUNT
-    );
-    let be = Backend::Azure(
-        AzureBackend::new(
-            &url,
-            ais_backend::azure::DEV_ACCOUNT,
-            ais_backend::azure::DEV_KEY,
-        )
-        .unwrap(),
-    );
+    let (emu, url, be) = start_azurite("azurite");
     // Azurite checks SharedKey signatures: a wrong key is refused.
     create_bucket(&be, "signed").await;
     let wrong = AzureBackend::new(&url, ais_backend::azure::DEV_ACCOUNT, "AAAA").unwrap();
@@ -930,46 +943,8 @@ async fn remote_bucket_figures() {
     const OBJS: usize = 300;
     const SIZE: usize = 16 << 10;
     let (moto, s3_ep, s3) = start_moto("fig-moto");
-    let gport = free_port();
-    let gcs_emu = Emulator::start(
-        "fig-gcs",
-        Command::new(venv_bin("gcp-storage-emulator")).args([
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &gport.to_string(),
-            "--in-memory",
-        ]),
-    );
-    let ghost = format!("127.0.0.1:{gport}");
-    let gcs = Backend::Gcs(GcsBackend::new(&format!("http://{ghost}"), None).unwrap());
-    let aport = free_port();
-    let azurite = Emulator::start(
-        "fig-azurite",
-        Command::new(std::env::var("AIS_AZURITE").expect("AIS_AZURITE")).args([
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            &aport.to_string(),
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-            "--loose",
-            "--disableTelemetry",
-        ]),
-    );
-    let aurl = format!(
-        "http://127.0.0.1:{aport}/{}",
-        ais_backend::azure::DEV_ACCOUNT
-    );
-    let az = Backend::Azure(
-        AzureBackend::new(
-            &aurl,
-            ais_backend::azure::DEV_ACCOUNT,
-            ais_backend::azure::DEV_KEY,
-        )
-        .unwrap(),
-    );
+    let (gcs_emu, ghost, gcs) = start_gcs("fig-gcs");
+    let (azurite, aurl, az) = start_azurite("fig-azurite");
     let home = Cluster::deploy_with(1, 1, "fig-home").expect("deploy the remote cluster");
     let remais = Backend::Ais(ais_backend::AisBackend::new("home", &home.endpoint).unwrap());
     let cl = Cluster::deploy_with_env(

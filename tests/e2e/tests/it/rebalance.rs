@@ -34,6 +34,22 @@ fn files_on_disk(cl: &Cluster, bck: &str) -> usize {
     n
 }
 
+/// Every object at its HRW owner and exactly one copy of each on disk (`what`: the step).
+async fn settled(c: &Client, cl: &Cluster, bck: &Bck, what: &str) {
+    all_at_owner(c, bck).await;
+    assert_eq!(
+        files_on_disk(cl, "reb"),
+        N,
+        "{what}: exactly one copy of each object"
+    );
+}
+
+/// Whether no object of `bck` is listed on target `sid`.
+async fn none_on(c: &Client, bck: &Bck, sid: &str) -> bool {
+    let ents = c.list_objects_all(bck, "", "name,location").await.unwrap();
+    ents.iter().all(|e| !e.location.contains(sid))
+}
+
 /// Checks every object is where HRW says, via HEAD location.
 async fn all_at_owner(c: &Client, bck: &Bck) {
     let smap = c.smap().await.unwrap();
@@ -200,12 +216,7 @@ async fn rebalance_under_load() {
     assert_eq!(failed, 0, "GETs failed during rebalance: {errs:?}");
     assert!(ok > 100, "reader made only {ok} GETs");
     assert_eq!(c.smap().await.unwrap().tmap.len(), 4);
-    all_at_owner(&c, &bck).await;
-    assert_eq!(
-        files_on_disk(&cl, "reb"),
-        N,
-        "exactly one copy of each object"
-    );
+    settled(&c, &cl, &bck, "a 4th target").await;
     // The moves show in the targets' metrics: as many objects received as sent.
     let (mut sent, mut received) = (0.0, 0.0);
     for t in c.smap().await.unwrap().tmap.values() {
@@ -243,6 +254,7 @@ async fn rebalance_under_load() {
         );
     }
 
+    // A node action (`PUT /v1/cluster`); its reply body (the rebalance id, if it started one).
     let node_action = |action: &'static str, sid: String| {
         let ep = ep.clone();
         async move {
@@ -253,6 +265,7 @@ async fn rebalance_under_load() {
                 .await
                 .unwrap();
             assert_eq!(r.status().as_u16(), 200, "{action}");
+            r.text().await.unwrap()
         }
     };
 
@@ -265,14 +278,7 @@ async fn rebalance_under_load() {
         let smap = c.smap().await.unwrap();
         let maint = smap.tmap.keys().nth(1).unwrap().clone();
         let reader = start_reader(c.clone(), bck.clone());
-        let r = reqwest::Client::new()
-            .put(format!("{ep}/v1/cluster"))
-            .json(&serde_json::json!({"action": "start-maintenance", "name": "", "value": {"sid": maint}}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-        let aborted_id = r.text().await.unwrap();
+        let aborted_id = node_action("start-maintenance", maint.clone()).await;
         assert!(aborted_id.starts_with('g'), "{aborted_id:?}");
         let out = std::process::Command::new(&cli)
             .args(["stop", "rebalance"])
@@ -329,15 +335,9 @@ print(old.aborted, new != sys.argv[2], s.end_time > 0, s.err == "", s.aborted, n
             "GETs failed around the aborted rebalance: {errs:?}"
         );
         assert!(ok > 0);
-        all_at_owner(&c, &bck).await;
-        assert_eq!(
-            files_on_disk(&cl, "reb"),
-            N,
-            "exactly one copy of each object"
-        );
-        let ents = c.list_objects_all(&bck, "", "name,location").await.unwrap();
+        settled(&c, &cl, &bck, "aborted, then started again").await;
         assert!(
-            ents.iter().all(|e| !e.location.contains(&maint)),
+            none_on(&c, &bck, &maint).await,
             "objects left on a target in maintenance after {restarted}"
         );
         // Back in service: a rebalance (not aborted) moves its share back.
@@ -372,13 +372,7 @@ print(old.aborted, new != sys.argv[2], s.end_time > 0, s.err == "", s.aborted, n
                     .count(),
             )
         };
-        let r = reqwest::Client::new()
-            .put(format!("{ep}/v1/cluster"))
-            .json(&serde_json::json!({"action": "start-maintenance", "name": "", "value": {"sid": y.daemon_id}}))
-            .send()
-            .await
-            .unwrap();
-        let id = r.text().await.unwrap();
+        let id = node_action("start-maintenance", y.daemon_id.clone()).await;
         let r = reqwest::Client::new()
             .put(format!("{ep}/v1/cluster"))
             .json(&serde_json::json!({"action": "stop", "name": "", "value": {"ID": id}}))
@@ -403,12 +397,7 @@ print(old.aborted, new != sys.argv[2], s.end_time > 0, s.err == "", s.aborted, n
         )
         .await
         .unwrap_or_else(|| panic!("{} objects still on the restarted target", left));
-        all_at_owner(&c, &bck).await;
-        assert_eq!(
-            files_on_disk(&cl, "reb"),
-            N,
-            "exactly one copy of each object"
-        );
+        settled(&c, &cl, &bck, "resumed by a restart").await;
         eprintln!(
             "FIGURE rebalance {id}: aborted with {left} objects on a target, resumed by its restart"
         );
@@ -436,16 +425,10 @@ print(old.aborted, new != sys.argv[2], s.end_time > 0, s.err == "", s.aborted, n
             "{action}: GETs failed during rebalance: {errs:?}"
         );
         assert!(ok > 0);
-        all_at_owner(&c, &bck).await;
-        assert_eq!(
-            files_on_disk(&cl, "reb"),
-            N,
-            "{action}: exactly one copy of each object"
-        );
+        settled(&c, &cl, &bck, action).await;
         if action == "start-maintenance" {
-            let ents = c.list_objects_all(&bck, "", "name,location").await.unwrap();
             assert!(
-                ents.iter().all(|e| !e.location.contains(&maint)),
+                none_on(&c, &bck, &maint).await,
                 "objects left on a target in maintenance"
             );
         }
@@ -517,10 +500,8 @@ print(old.aborted, new != sys.argv[2], s.end_time > 0, s.err == "", s.aborted, n
         st.err.is_empty() && !st.aborted && st.end_time > 0,
         "{st:?}"
     );
-    all_at_owner(&c, &bck).await;
-    assert_eq!(files_on_disk(&cl, "reb"), N, "after the primary restart");
-    let ents = c.list_objects_all(&bck, "", "name,location").await.unwrap();
-    assert!(ents.iter().all(|e| !e.location.contains(&maint)));
+    settled(&c, &cl, &bck, "after the primary restart").await;
+    assert!(none_on(&c, &bck, &maint).await);
     // Per-target detail: every target's row, the objects it moved adding up.
     let cli = std::env::var("AIS_CLI_BIN").expect("AIS_CLI_BIN (run with `cargo xtask test`)");
     let out = std::process::Command::new(&cli)
